@@ -1,0 +1,138 @@
+import ArgumentParser
+import CLibXML2
+import FeedModel
+import FeedParser
+import Foundation
+
+/// `cwbench parse-bench --corpus DIR [--runs 5]`: the feed parser against raw libxml2 over the
+/// same in-memory bytes, in the same run. Rows: libxml2 SAX2 with callbacks that only count
+/// elements, `xmlReadMemory` + `xmlFreeDoc`, our reader without normalisation, and the full
+/// `FeedParser.parse` (decode, read, dates, URLs, sanitised HTML, plain-text titles).
+struct ParseBench: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "parse-bench",
+    abstract: "Feed parser throughput versus raw libxml2 (same run, same bytes).")
+
+  @Option(help: "Directory of feed files (gen_corpus.py output).") var corpus: String
+  @Option(help: "Runs per measurement; medians are reported.") var runs: Int = 5
+  @Option(help: "Only the first N files (0 = all).") var limit: Int = 0
+  @Option(help: "Only this row (1-5), e.g. under perf; 0 = all.") var only: Int = 0
+
+  func run() async throws {
+    LibXML.bootstrap()
+    let dir = URL(fileURLWithPath: corpus)
+    var names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+      .filter { $0 != "manifest.json" }
+      .sorted()
+    if limit > 0 { names = Array(names.prefix(limit)) }
+    let files = try names.map { try Data(contentsOf: dir.appendingPathComponent($0)) }
+    guard !files.isEmpty else { throw ValidationError("no files in \(corpus)") }
+    let totalBytes = files.reduce(0) { $0 + $1.count }
+    print(
+      "corpus: \(files.count) files, \(String(format: "%.1f", Double(totalBytes) / 1e6)) MB, runs: \(runs), libxml2 \(LibXML.version)"
+    )
+
+    var entries = 0
+    var failures = 0
+    var malformed = 0
+    var diagnostics = 0
+    for f in files {
+      if let p = try? FeedParser.parse(f) {
+        entries += p.feed.entries.count
+        malformed += p.malformed ? 1 : 0
+        diagnostics += p.diagnostics.count
+      } else {
+        failures += 1
+      }
+    }
+    print(
+      "entries: \(entries), malformed: \(malformed), diagnostics: \(diagnostics), failed: \(failures)"
+    )
+
+    let rows: [(String, () -> Void)] = [
+      ("libxml2 SAX2, counting callbacks", { for f in files { _ = Self.rawSAX(f) } }),
+      ("libxml2 xmlReadMemory + xmlFreeDoc", { for f in files { Self.readMemory(f) } }),
+      (
+        "FeedParser, read only (no normalise)",
+        { for f in files { _ = try? FeedParserBenchmark.parseWithoutNormalising(f) } }
+      ),
+      (
+        "FeedParser, all but the HTML sanitiser",
+        { for f in files { _ = try? FeedParserBenchmark.parseWithoutSanitising(f) } }
+      ),
+      ("FeedParser.parse, full pipeline", { for f in files { _ = try? FeedParser.parse(f) } }),
+    ]
+    // Interleave the rows run by run so machine noise hits all of them alike.
+    var times = Array(repeating: [Double](), count: rows.count)
+    for _ in 0..<max(1, runs) {
+      for (i, row) in rows.enumerated() where only == 0 || only == i + 1 {
+        let start = DispatchTime.now().uptimeNanoseconds
+        row.1()
+        times[i].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+      }
+    }
+    let medians = times.map { t in t.isEmpty ? Double.nan : t.sorted()[t.count / 2] }
+    print("")
+    print("| measurement | median s | MB/s | entries/s | × raw SAX | × xmlReadMemory |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for (i, row) in rows.enumerated() {
+      let s = medians[i]
+      print(
+        "| \(row.0) | \(String(format: "%.3f", s)) | \(String(format: "%.1f", Double(totalBytes) / 1e6 / s)) | "
+          + "\(String(format: "%.0f", Double(entries) / s)) | \(String(format: "%.2f", medians[0] / s)) | "
+          + "\(String(format: "%.2f", medians[1] / s)) |")
+    }
+  }
+
+  /// libxml2's SAX2 parser with callbacks that only count start tags: the throughput ceiling.
+  static func rawSAX(_ data: Data) -> Int {
+    var count = 0
+    data.withUnsafeBytes { raw in
+      guard let base = raw.baseAddress,
+        let ctxt = xmlCreateMemoryParserCtxt(
+          base.assumingMemoryBound(to: CChar.self), Int32(raw.count))
+      else { return }
+      var h = xmlSAXHandler()
+      h.initialized = XML_SAX2_MAGIC
+      h.startElementNs = { ctx, _, _, _, _, _, _, _, _ in
+        guard let ctx, let p = ctx.assumingMemoryBound(to: xmlParserCtxt.self).pointee._private
+        else { return }
+        p.assumingMemoryBound(to: Int.self).pointee += 1
+      }
+      h.characters = { _, _, _ in }
+      h.cdataBlock = { _, _, _ in }
+      h.serror = { _, _ in }
+      let sax = malloc(MemoryLayout<xmlSAXHandler>.size)!.assumingMemoryBound(
+        to: xmlSAXHandler.self)
+      sax.initialize(to: h)
+      free(ctxt.pointee.sax)
+      ctxt.pointee.sax = sax
+      withUnsafeMutablePointer(to: &count) { counter in
+        ctxt.pointee._private = UnsafeMutableRawPointer(counter)
+        xmlCtxtUseOptions(
+          ctxt,
+          Int32(
+            bitPattern: XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue
+              | XML_PARSE_NOWARNING.rawValue))
+        xmlParseDocument(ctxt)
+        ctxt.pointee._private = nil
+      }
+      if let doc = ctxt.pointee.myDoc { xmlFreeDoc(doc) }
+      xmlFreeParserCtxt(ctxt)
+    }
+    return count
+  }
+
+  /// A full libxml2 tree, built and freed: the usual baseline for "parse XML".
+  static func readMemory(_ data: Data) {
+    data.withUnsafeBytes { raw in
+      guard let base = raw.baseAddress else { return }
+      let doc = xmlReadMemory(
+        base.assumingMemoryBound(to: CChar.self), Int32(raw.count), nil, nil,
+        Int32(
+          bitPattern: XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue
+            | XML_PARSE_NOWARNING.rawValue))
+      if let doc { xmlFreeDoc(doc) }
+    }
+  }
+}

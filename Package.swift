@@ -1,0 +1,146 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "clusterwire",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "clusterwire", targets: ["clusterwire"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+    .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+    .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.23.0"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
+    .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+    .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+    .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.3.0"),
+    .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+    // Already in the graph through AsyncHTTPClient; named for the crawler's decompression errors.
+    .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.20.0"),
+  ],
+  targets: [
+    // libxml2 from the system (Debian: libxml2-dev). See shim.h for the ICU and xmlFree workarounds.
+    .systemLibrary(
+      name: "CLibXML2",
+      pkgConfig: "libxml-2.0",
+      providers: [.apt(["libxml2-dev"]), .brew(["libxml2"])]
+    ),
+    .target(name: "FeedModel"),
+    .target(name: "FeedParser", dependencies: ["CLibXML2", "FeedModel"]),
+    .target(
+      name: "FeedStore",
+      dependencies: [
+        "FeedModel",
+        .product(name: "GRDB", package: "GRDB.swift"),
+      ]
+    ),
+    .target(
+      name: "Config",
+      dependencies: [
+        "FeedModel", "FeedParser",
+        .product(name: "TOMLKit", package: "TOMLKit"),
+      ]
+    ),
+    .target(
+      name: "Crawler",
+      dependencies: [
+        "FeedModel", "FeedParser", "FeedStore",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTPCompression", package: "swift-nio-extras"),
+      ]
+    ),
+    .target(
+      name: "Publisher",
+      dependencies: ["FeedModel", "FeedStore"]
+    ),
+    .target(
+      name: "Server",
+      dependencies: [
+        "Publisher", "FeedStore",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "CompressNIO", package: "compress-nio"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Metrics", package: "swift-metrics"),
+      ]
+    ),
+    .executableTarget(
+      name: "clusterwire",
+      dependencies: [
+        "FeedModel", "FeedParser", "FeedStore", "Config", "Crawler", "Publisher", "Server",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Hummingbird", package: "hummingbird"),
+      ]
+    ),
+    // Benchmarks are an executable, never timed unit tests.
+    .executableTarget(
+      name: "cwbench",
+      dependencies: [
+        "CLibXML2", "FeedModel", "FeedParser", "FeedStore", "Publisher", "Server", "Crawler",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Benchmarks/cwbench"
+    ),
+    // Shared by the test targets: locating the built binaries, running them, temp dirs, notify sockets.
+    .target(name: "TestSupport", path: "Tests/TestSupport"),
+    .testTarget(name: "FeedParserTests", dependencies: ["TestSupport", "FeedParser", "FeedModel", "CLibXML2"], exclude: ["Fixtures"]),
+    .testTarget(name: "FeedStoreTests", dependencies: ["TestSupport", "FeedStore", "FeedModel"]),
+    .testTarget(name: "ConfigTests", dependencies: ["TestSupport", "Config", "FeedModel"], exclude: ["Fixtures"]),
+    .testTarget(
+      name: "CrawlerTests",
+      dependencies: [
+        "TestSupport",
+        "Crawler", "FeedStore", "FeedModel", "FeedParser",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ],
+      exclude: ["Fixtures"]
+    ),
+    .testTarget(name: "PublisherTests", dependencies: ["TestSupport", "Publisher", "FeedStore", "FeedModel", "FeedParser"], exclude: ["Fixtures"]),
+    .testTarget(
+      name: "ServerTests",
+      dependencies: [
+        "TestSupport",
+        "Server", "Publisher", "FeedStore", "FeedModel",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ]
+    ),
+    .testTarget(
+      name: "IntegrationTests",
+      dependencies: [
+        "TestSupport",
+        .product(name: "Hummingbird", package: "hummingbird"),
+      ],
+      exclude: ["Fixtures"]
+    ),
+  ],
+  swiftLanguageModes: [.v6]
+)

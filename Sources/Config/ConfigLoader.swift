@@ -1,0 +1,629 @@
+import FeedModel
+import FeedParser
+import Foundation
+import TOMLKit
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Reads the main config file and its drop-ins into validated `Settings`, or throws every problem
+/// found (file, line, key, message) at once.
+public enum ConfigLoader {
+  /// The version put into the default User-Agent (`clusterwire/<version> (+<base_url>)`).
+  public static let clusterwireVersion = "0.1.0"
+
+  /// Month-name locales the HTML date parser knows.
+  public static let dateLocales: Set<String> = ["lt", "en", "de", "fr"]
+
+  /// swift-log level names accepted by `[log] level`.
+  public static let logLevels = [
+    "trace", "debug", "info", "notice", "warning", "error", "critical",
+  ]
+
+  /// Loads `path` (the main file) and every file its `include` patterns match.
+  public static func load(path: String) throws(ConfigError) -> Settings {
+    let collector = IssueCollector()
+    let mainURL = URL(fileURLWithPath: path).standardizedFileURL
+    let directory = mainURL.deletingLastPathComponent()
+    let displayDirectory = (path as NSString).deletingLastPathComponent
+
+    guard let (root, mainFile) = parse(url: mainURL, display: path, collector: collector) else {
+      throw ConfigError(issues: collector.issues)
+    }
+    var files = [mainURL.path]
+    let reader = TableReader(table: root, path: "", file: mainFile)
+
+    let server = readServer(reader.subtable("server"))
+    let store = readStore(reader.subtable("store"), directory: directory)
+    let feed = readFeed(reader.subtable("feed"))
+    let crawl = readCrawl(reader.subtable("crawl"), baseURL: server.baseURL)
+    let log = readLog(reader.subtable("log"))
+
+    var sources: [(SourceDefinition, FileContext, String)] = []
+    sources += readSources(reader, crawl: crawl)
+
+    // Drop-ins: each pattern relative to the main file's directory, matches sorted.
+    var seen: Set<String> = [mainURL.path]
+    var displayOrder = [path]
+    for (index, pattern) in (reader.stringArray("include") ?? []).enumerated() {
+      let key = "include[\(index)]"
+      let matches = glob(pattern, relativeTo: directory)
+      if matches.isEmpty && !pattern.contains(where: { "*?[".contains($0) }) {
+        mainFile.report(key, "included file \"\(pattern)\" does not exist")
+      }
+      for match in matches {
+        if match == mainURL.path {
+          mainFile.report(key, "\"\(pattern)\" matches the main config file itself")
+          continue
+        }
+        guard seen.insert(match).inserted else { continue }
+        let prefix = directory.path.hasSuffix("/") ? directory.path : directory.path + "/"
+        let display =
+          !pattern.hasPrefix("/") && match.hasPrefix(prefix)
+          ? join(displayDirectory, String(match.dropFirst(prefix.count))) : match
+        displayOrder.append(display)
+        guard
+          let (table, file) = parse(
+            url: URL(fileURLWithPath: match), display: display, collector: collector)
+        else { continue }
+        files.append(match)
+        let dropIn = TableReader(table: table, path: "", file: file)
+        for other in table.keys.sorted() where other != "source" {
+          dropIn.markUsed(other)
+          file.report(
+            other,
+            "a drop-in file may only contain [[source]] tables (\"\(other)\" belongs in the main file)"
+          )
+        }
+        sources += readSources(dropIn, crawl: crawl)
+        dropIn.finish()
+      }
+    }
+    reader.finish()
+
+    // Source ids are the store's keys: they must be unique across all files.
+    var firstSeen: [String: (file: FileContext, path: String)] = [:]
+    for (source, file, path) in sources {
+      let idPath = "\(path).id"
+      if let first = firstSeen[source.id] {
+        let where1 =
+          first.file.line(first.path).map { "\(first.file.display):\($0)" } ?? first.file.display
+        file.report(idPath, "duplicate source id \"\(source.id)\" (first defined at \(where1))")
+      } else {
+        firstSeen[source.id] = (file, idPath)
+      }
+    }
+
+    if !collector.issues.isEmpty {
+      // Files in reading order, then lines: the order an admin fixes them in.
+      let order = Dictionary(
+        displayOrder.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+      let sorted = collector.issues.enumerated().sorted { a, b in
+        let fa = order[a.element.file] ?? 0
+        let fb = order[b.element.file] ?? 0
+        if fa != fb { return fa < fb }
+        let la = a.element.line ?? 0
+        let lb = b.element.line ?? 0
+        return la != lb ? la < lb : a.offset < b.offset
+      }.map(\.element)
+      throw ConfigError(issues: sorted)
+    }
+    return Settings(
+      server: server, store: store, feed: feed, crawl: crawl, log: log,
+      sources: sources.map(\.0), files: files)
+  }
+
+  // MARK: - Files
+
+  private static func parse(url: URL, display: String, collector: IssueCollector) -> (
+    TOMLTable, FileContext
+  )? {
+    let data: Data
+    do {
+      data = try Data(contentsOf: url)
+    } catch {
+      let reason =
+        FileManager.default.fileExists(atPath: url.path) ? "cannot read the file" : "no such file"
+      collector.issues.append(ConfigIssue(file: display, line: nil, key: nil, message: reason))
+      return nil
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+      collector.issues.append(
+        ConfigIssue(file: display, line: nil, key: nil, message: "not valid UTF-8"))
+      return nil
+    }
+    let context = FileContext(
+      display: display, directory: url.deletingLastPathComponent(),
+      locator: LineLocator(text: text),
+      collector: collector)
+    do {
+      return (try TOMLTable(string: text), context)
+    } catch let error as TOMLParseError {
+      collector.issues.append(
+        ConfigIssue(
+          file: display, line: error.source.begin.line, key: nil,
+          message: "TOML syntax error: \(error.description) (column \(error.source.begin.column))"))
+    } catch {
+      collector.issues.append(
+        ConfigIssue(file: display, line: nil, key: nil, message: "TOML error: \(error)"))
+    }
+    return nil
+  }
+
+  private static func join(_ directory: String, _ name: String) -> String {
+    directory.isEmpty ? name : (directory as NSString).appendingPathComponent(name)
+  }
+
+  /// Sorted, de-duplicated matches of a glob pattern (relative patterns against `directory`).
+  static func glob(_ pattern: String, relativeTo directory: URL) -> [String] {
+    let full = pattern.hasPrefix("/") ? pattern : directory.appendingPathComponent(pattern).path
+    var result = glob_t()
+    defer { globfree(&result) }
+    guard Glibc.glob(full, 0, nil, &result) == 0 else { return [] }
+    var paths: [String] = []
+    for i in 0..<Int(result.gl_pathc) {
+      if let p = result.gl_pathv[i] {
+        paths.append(URL(fileURLWithPath: String(cString: p)).standardizedFileURL.path)
+      }
+    }
+    return Array(Set(paths)).sorted()
+  }
+
+  // MARK: - Tables
+
+  private static func readServer(_ t: TableReader?) -> Settings.Server {
+    var host = "127.0.0.1"
+    var port = 8080
+    if let listen = t?.string("listen") {
+      switch parseListen(listen) {
+      case .success(let (h, p)): (host, port) = (h, p)
+      case .failure(let message): t?.report("listen", message.text)
+      }
+    }
+    let defaultHost = ["0.0.0.0", "::", ""].contains(host) ? "localhost" : host
+    var baseURL = URL(
+      string: "http://\(defaultHost.contains(":") ? "[\(defaultHost)]" : defaultHost):\(port)/")!
+    if let raw = t?.string("base_url") {
+      if let url = URL(string: raw), let scheme = url.scheme?.lowercased(),
+        ["http", "https"].contains(scheme),
+        let h = url.host, !h.isEmpty, url.query == nil, url.fragment == nil, !raw.contains(" ")
+      {
+        baseURL = url.absoluteString.hasSuffix("/") ? url : URL(string: url.absoluteString + "/")!
+      } else {
+        t?.report(
+          "base_url",
+          "invalid base URL \"\(raw)\" (an absolute http or https URL without query, e.g. https://news.example.org/)"
+        )
+      }
+    }
+    t?.finish()
+    return Settings.Server(host: host, port: port, baseURL: baseURL)
+  }
+
+  struct Message: Error { let text: String }
+
+  /// `127.0.0.1:8080`, `localhost:8080`, `[::1]:8080` → host (IPv6 without brackets) and port.
+  static func parseListen(_ raw: String) -> Result<(String, Int), Message> {
+    let hint = "(use host:port, e.g. \"127.0.0.1:8080\" or \"[::1]:8080\")"
+    let host: String
+    let portText: String
+    if raw.hasPrefix("[") {
+      guard let close = raw.firstIndex(of: "]"), raw[raw.index(after: close)...].hasPrefix(":")
+      else {
+        return .failure(Message(text: "invalid listen address \"\(raw)\" \(hint)"))
+      }
+      host = String(raw[raw.index(after: raw.startIndex)..<close])
+      portText = String(raw[raw.index(close, offsetBy: 2)...])
+      var buffer = in6_addr()
+      guard inet_pton(AF_INET6, host, &buffer) == 1 else {
+        return .failure(
+          Message(text: "invalid IPv6 address \"\(host)\" in listen address \"\(raw)\""))
+      }
+    } else {
+      guard let colon = raw.lastIndex(of: ":") else {
+        return .failure(Message(text: "invalid listen address \"\(raw)\": no port \(hint)"))
+      }
+      host = String(raw[..<colon])
+      portText = String(raw[raw.index(after: colon)...])
+      if host.contains(":") {
+        return .failure(
+          Message(
+            text:
+              "invalid listen address \"\(raw)\": IPv6 addresses need brackets, e.g. \"[::1]:8080\""
+          ))
+      }
+      if host.isEmpty
+        || !host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }
+        )
+      {
+        return .failure(
+          Message(text: "invalid listen address \"\(raw)\": bad host \"\(host)\" \(hint)"))
+      }
+      if host.allSatisfy({ $0.isNumber || $0 == "." }) {
+        var buffer = in_addr()
+        guard inet_pton(AF_INET, host, &buffer) == 1 else {
+          return .failure(
+            Message(text: "invalid IPv4 address \"\(host)\" in listen address \"\(raw)\""))
+        }
+      }
+    }
+    guard let port = Int(portText), (1...65535).contains(port) else {
+      return .failure(
+        Message(text: "invalid port \"\(portText)\" in listen address \"\(raw)\" (1-65535)"))
+    }
+    return .success((host, port))
+  }
+
+  private static func readStore(_ t: TableReader?, directory: URL) -> Settings.Store {
+    var store = Settings.Store(path: directory.appendingPathComponent("clusterwire.sqlite").path)
+    if let path = t?.string("path") {
+      if path.trimmingCharacters(in: .whitespaces).isEmpty {
+        t?.report("path", "must not be empty")
+      } else {
+        let expanded = (path as NSString).expandingTildeInPath
+        store.path =
+          expanded.hasPrefix("/")
+          ? URL(fileURLWithPath: expanded).standardizedFileURL.path
+          : directory.appendingPathComponent(expanded).standardizedFileURL.path
+      }
+    }
+    if let n = t?.int("max_entries", min: 1) { store.maxEntries = n }
+    if let d = t?.duration("max_age") { store.maxAge = d }
+    if let d = t?.duration("duplicate_window", allowZero: true) { store.duplicateWindow = d }
+    t?.finish()
+    return store
+  }
+
+  private static func readFeed(_ t: TableReader?) -> Settings.FeedInfo {
+    var feed = Settings.FeedInfo()
+    if let title = t?.string("title") {
+      if title.trimmingCharacters(in: .whitespaces).isEmpty {
+        t?.report("title", "must not be empty")
+      } else {
+        feed.title = title
+      }
+    }
+    feed.subtitle = t?.optionalString("subtitle")
+    feed.author = t?.optionalString("author")
+    if let n = t?.int("entries", min: 1) { feed.entries = n }
+    if let language = t?.string("language") {
+      if isLanguageTag(language) {
+        feed.language = language
+      } else {
+        t?.report("language", badLanguage(language))
+      }
+    }
+    t?.finish()
+    return feed
+  }
+
+  private static func readCrawl(_ t: TableReader?, baseURL: URL) -> Settings.Crawl {
+    var crawl = Settings.Crawl(
+      userAgent: "clusterwire/\(clusterwireVersion) (+\(baseURL.absoluteString))")
+    if let d = t?.duration("interval") { crawl.interval = d }
+    if let d = t?.duration("timeout") { crawl.timeout = d }
+    if let d = t?.duration("connect_timeout") { crawl.connectTimeout = d }
+    if let n = t?.size("max_body") { crawl.maxBody = n }
+    if let n = t?.int("per_host", min: 1) { crawl.perHost = n }
+    if let n = t?.int("concurrency", min: 1) { crawl.concurrency = n }
+    if let ua = t?.string("user_agent") {
+      if let bad = userAgentProblem(ua) {
+        t?.report("user_agent", bad)
+      } else {
+        crawl.userAgent = ua
+      }
+    }
+    if let d = t?.duration("backoff_max") { crawl.backoffMax = d }
+    t?.finish()
+    return crawl
+  }
+
+  private static func readLog(_ t: TableReader?) -> Settings.Log {
+    var log = Settings.Log()
+    if let level = t?.string("level") {
+      if logLevels.contains(level.lowercased()) {
+        log.level = level.lowercased()
+      } else {
+        t?.report(
+          "level",
+          "unknown log level \"\(level)\" (use one of \(logLevels.joined(separator: ", ")))")
+      }
+    }
+    t?.finish()
+    return log
+  }
+
+  static func userAgentProblem(_ ua: String) -> String? {
+    if ua.trimmingCharacters(in: .whitespaces).isEmpty { return "must not be empty" }
+    if ua.contains(where: {
+      $0.isNewline || !($0.isASCII) || $0.asciiValue.map { $0 < 0x20 } == true
+    }) {
+      return "must be printable ASCII on one line (it is sent as an HTTP header)"
+    }
+    return nil
+  }
+
+  static func isLanguageTag(_ s: String) -> Bool {
+    let parts = s.split(separator: "-", omittingEmptySubsequences: false)
+    guard let first = parts.first, (2...3).contains(first.count),
+      first.allSatisfy({ $0.isASCII && $0.isLetter })
+    else { return false }
+    return parts.dropFirst().allSatisfy {
+      (1...8).contains($0.count) && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
+    }
+  }
+
+  static func badLanguage(_ s: String) -> String {
+    "invalid language tag \"\(s)\" (e.g. lt, en, en-GB)"
+  }
+
+  static func isSlug(_ s: String) -> Bool {
+    !s.isEmpty
+      && s.utf8.allSatisfy {
+        ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D
+      }
+  }
+
+  // MARK: - Sources
+
+  /// Every `[[source]]` of one file, with the file and key path for later duplicate reports.
+  private static func readSources(_ root: TableReader, crawl: Settings.Crawl) -> [(
+    SourceDefinition, FileContext, String
+  )] {
+    guard root.has("source") else {
+      root.markUsed("source")
+      return []
+    }
+    root.markUsed("source")
+    guard let value = root.table["source"], let array = value.array else {
+      root.report(
+        "source", "sources must be an array of tables: write each one as [[source]], not [source]")
+      return []
+    }
+    var out: [(SourceDefinition, FileContext, String)] = []
+    for (index, element) in array.enumerated() {
+      let path = "source[\(index)]"
+      guard let table = element.table else {
+        root.file.report(path, "expected a table, found \(TableReader.describe(element.type))")
+        continue
+      }
+      let reader = TableReader(table: table, path: path, file: root.file)
+      if let source = readSource(reader, crawl: crawl) { out.append((source, root.file, path)) }
+    }
+    return out
+  }
+
+  private static func readSource(_ t: TableReader, crawl: Settings.Crawl) -> SourceDefinition? {
+    var ok = true
+    let id = t.requiredString("id")
+    if let id, !isSlug(id) {
+      t.report(
+        "id", "invalid source id \"\(id)\" (use lower-case letters, digits and hyphens: [a-z0-9-]+)"
+      )
+      ok = false
+    }
+    var url: String?
+    if let raw = t.requiredString("url") {
+      switch resolveSourceURL(raw, directory: t.file.directory) {
+      case .success(let resolved): url = resolved
+      case .failure(let message): t.report("url", message.text)
+      }
+    }
+    var kind = SourceKind.feed
+    var kindKnown = true
+    if let k = t.string("kind") {
+      if let parsed = SourceKind(rawValue: k) {
+        kind = parsed
+      } else {
+        t.report("kind", "unknown kind \"\(k)\" (use \"feed\" or \"html\")")
+        ok = false
+        kindKnown = false
+      }
+    }
+    let title = t.optionalString("title")
+    var categories: [String] = []
+    if let list = t.stringArray("categories") {
+      for (i, category) in list.enumerated() {
+        if isSlug(category) {
+          if !categories.contains(category) { categories.append(category) }
+        } else {
+          t.file.report(
+            t.keyPath("categories") + "[\(i)]",
+            "invalid category \"\(category)\" (categories are URL slugs: [a-z0-9-]+, e.g. \"agri-food\")"
+          )
+          ok = false
+        }
+      }
+    }
+    let priority = t.int("priority") ?? 0
+    let interval = t.duration("interval") ?? crawl.interval
+    let enabled = t.bool("enabled") ?? true
+    var userAgent: String?
+    if let ua = t.string("user_agent") {
+      if let bad = userAgentProblem(ua) { t.report("user_agent", bad) } else { userAgent = ua }
+    }
+    var language: String?
+    if let l = t.string("language") {
+      if isLanguageTag(l) { language = l } else { t.report("language", badLanguage(l)) }
+    }
+
+    var selectors: HTMLSelectors?
+    let select = t.subtable("select")
+    let date = t.subtable("date")
+    if kind == .html {
+      if let select {
+        selectors = readSelectors(select, date: date, language: language)
+        if selectors == nil { ok = false }
+      } else if t.has("select") {
+        ok = false  // wrong type, already reported
+      } else {
+        t.report(
+          "select",
+          "html sources need a [source.select] table with item, title and link XPath expressions")
+        ok = false
+      }
+    } else {
+      for (key, sub) in [("select", select), ("date", date)] where sub != nil && kindKnown {
+        t.report(
+          key,
+          "[source.\(key)] only applies to kind = \"html\" (this source is kind = \"\(kind.rawValue)\")"
+        )
+        sub?.markUsed(contentsOf: sub?.table.keys ?? [])
+        ok = false
+      }
+    }
+    t.finish()
+    guard ok, let id, let url else { return nil }
+    return SourceDefinition(
+      id: id, url: url, kind: kind, title: title, categories: categories, priority: priority,
+      interval: interval, enabled: enabled, userAgent: userAgent, language: language,
+      selectors: selectors)
+  }
+
+  private static func readSelectors(_ s: TableReader, date: TableReader?, language: String?)
+    -> HTMLSelectors?
+  {
+    LibXML.bootstrap()
+    var ok = true
+    func xpath(_ key: String, required: Bool) -> String? {
+      let value = required ? s.requiredString(key) : s.optionalString(key)
+      guard let value else {
+        if required { ok = false }
+        return nil
+      }
+      if let problem = HTMLScraper.xpathError(value) {
+        s.report(key, "invalid XPath \"\(value)\": \(problem)")
+        ok = false
+        return nil
+      }
+      return value
+    }
+    let item = xpath("item", required: true)
+    let title = xpath("title", required: true)
+    let link = xpath("link", required: true)
+    let dateXPath = xpath("date", required: false)
+    let summary = xpath("summary", required: false)
+    let content = xpath("content", required: false)
+    let author = xpath("author", required: false)
+    let categories = xpath("categories", required: false)
+    let id = xpath("id", required: false)
+    s.finish()
+
+    // Default month names: the source's language when supported, else Lithuanian.
+    var locale =
+      language.map { String($0.prefix { $0 != "-" }).lowercased() }.flatMap {
+        dateLocales.contains($0) ? $0 : nil
+      } ?? "lt"
+    var format: String?
+    var timeZone = "Europe/Vilnius"
+    if let date {
+      if let l = date.string("locale") {
+        if dateLocales.contains(l.lowercased()) {
+          locale = l.lowercased()
+        } else {
+          date.report(
+            "locale",
+            "unknown date locale \"\(l)\" (supported: \(dateLocales.sorted().joined(separator: ", ")))"
+          )
+          ok = false
+        }
+      }
+      format = date.optionalString("format")
+      for key in ["timezone", "time_zone"] {
+        guard let tz = date.string(key) else { continue }
+        if TimeZone(identifier: tz) != nil {
+          timeZone = tz
+        } else {
+          date.report(
+            key, "unknown time zone \"\(tz)\" (an IANA name such as \"Europe/Vilnius\" or \"UTC\")")
+          ok = false
+        }
+      }
+      date.finish()
+    }
+    guard ok, let item, let title, let link else { return nil }
+    return HTMLSelectors(
+      item: item, title: title, link: link, date: dateXPath, summary: summary, content: content,
+      author: author,
+      categories: categories, id: id, dateLocale: locale, dateFormat: format, timeZone: timeZone)
+  }
+
+  /// http(s) URLs are kept; `file:` URLs and bare paths become absolute `file:///…` URLs, relative
+  /// ones resolved against the directory of the file declaring the source (so the bundled demo
+  /// runs from any checkout).
+  static func resolveSourceURL(_ raw: String, directory: URL) -> Result<String, Message> {
+    let text = raw.trimmingCharacters(in: .whitespaces)
+    if text.isEmpty { return .failure(Message(text: "must not be empty")) }
+    let schemeEnd = text.firstIndex(of: ":")
+    let scheme = schemeEnd.map { String(text[..<$0]) }
+    if let scheme, let first = scheme.first, first.isASCII, first.isLetter,
+      scheme.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+.-".contains($0)) })
+    {
+      let rest = String(text[text.index(after: schemeEnd!)...])
+      if text.contains(where: { $0.isWhitespace }) {
+        return .failure(
+          Message(text: "invalid URL \"\(raw)\": contains whitespace (percent-encode it as %20)"))
+      }
+      switch scheme.lowercased() {
+      case "http", "https":
+        guard let url = URL(string: text), let host = url.host, !host.isEmpty else {
+          return .failure(
+            Message(text: "invalid URL \"\(raw)\" (expected e.g. https://example.org/feed/)"))
+        }
+        return .success(url.absoluteString)
+      case "file":
+        var path = rest
+        if path.hasPrefix("//") {
+          let afterSlashes = path.dropFirst(2)
+          let authority = afterSlashes.prefix { $0 != "/" }
+          guard authority.isEmpty || authority.lowercased() == "localhost" else {
+            return .failure(
+              Message(
+                text:
+                  "invalid file URL \"\(raw)\": remote host \"\(authority)\" (use file:///absolute/path or file:relative/path)"
+              ))
+          }
+          path = String(afterSlashes.dropFirst(authority.count))
+        }
+        guard let decoded = path.removingPercentEncoding, !decoded.isEmpty else {
+          return .failure(Message(text: "invalid file URL \"\(raw)\""))
+        }
+        return .success(fileURL(decoded, directory: directory))
+      default:
+        return .failure(
+          Message(
+            text: "unsupported URL scheme \"\(scheme)\" in \"\(raw)\" (use http, https or file)"))
+      }
+    }
+    if text.hasPrefix("//") {
+      return .failure(Message(text: "invalid URL \"\(raw)\": missing scheme (use https://…)"))
+    }
+    // A bare path. "klaster.lt/feed/" is far more likely a URL missing its scheme than a file.
+    let resolved = fileURL(text, directory: directory)
+    let firstComponent = text.split(separator: "/").first.map(String.init) ?? ""
+    if !text.hasPrefix("/"), firstComponent.contains("."), firstComponent != ".",
+      firstComponent != "..",
+      let path = URL(string: resolved)?.path, !FileManager.default.fileExists(atPath: path)
+    {
+      return .failure(
+        Message(
+          text:
+            "\"\(raw)\" is read as a local file that does not exist; did you mean \"https://\(text)\"?"
+        ))
+    }
+    return .success(resolved)
+  }
+
+  private static func fileURL(_ path: String, directory: URL) -> String {
+    let url =
+      path.hasPrefix("/") ? URL(fileURLWithPath: path) : directory.appendingPathComponent(path)
+    return url.standardizedFileURL.absoluteString
+  }
+}
+
+extension TableReader {
+  func markUsed(contentsOf keys: [String]) { for key in keys { markUsed(key) } }
+}

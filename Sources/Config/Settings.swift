@@ -1,0 +1,182 @@
+import FeedModel
+import Foundation
+
+/// The validated configuration: the main file plus its drop-ins, with every default applied,
+/// every duration in seconds, every size in bytes and every relative path made absolute. Nothing
+/// downstream needs to know the file format.
+public struct Settings: Sendable, Hashable {
+  /// `[server]`: where the HTTP server listens and the public URL it is known by.
+  public struct Server: Sendable, Hashable {
+    /// Host or IP literal to bind (IPv6 without brackets, e.g. `::1`).
+    public var host: String
+    public var port: Int
+    /// Public URL used in self links and entry ids; always ends with `/`. Defaults to
+    /// `http://<listen>/` (with `localhost` for a wildcard address): set it in production, since
+    /// published ids derive from it.
+    public var baseURL: URL
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, baseURL: URL) {
+      self.host = host
+      self.port = port
+      self.baseURL = baseURL
+    }
+
+    /// `host:port`, with brackets around IPv6 literals.
+    public var listen: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+  }
+
+  /// `[store]`: the SQLite file and retention. Plain fields: Config does not depend on FeedStore.
+  public struct Store: Sendable, Hashable {
+    /// Absolute path (a relative one in the file is resolved against the main config's directory;
+    /// without `path`, `clusterwire.sqlite` next to the main config).
+    public var path: String
+    /// Entries kept per source.
+    public var maxEntries: Int
+    /// Entries older than this many seconds are dropped.
+    public var maxAge: TimeInterval
+    /// Two copies of one story are grouped only if published within this many seconds.
+    public var duplicateWindow: TimeInterval
+
+    public init(
+      path: String, maxEntries: Int = 500, maxAge: TimeInterval = 365 * 86_400,
+      duplicateWindow: TimeInterval = 7 * 86_400
+    ) {
+      self.path = path
+      self.maxEntries = maxEntries
+      self.maxAge = maxAge
+      self.duplicateWindow = duplicateWindow
+    }
+  }
+
+  /// `[feed]`: the merged feed's own metadata.
+  public struct FeedInfo: Sendable, Hashable {
+    public var title: String
+    public var subtitle: String?
+    public var author: String?
+    /// Entries per page of the merged feed.
+    public var entries: Int
+    public var language: String
+
+    public init(
+      title: String = "clusterwire", subtitle: String? = nil, author: String? = nil,
+      entries: Int = 50, language: String = "lt"
+    ) {
+      self.title = title
+      self.subtitle = subtitle
+      self.author = author
+      self.entries = entries
+      self.language = language
+    }
+  }
+
+  /// `[crawl]`: politeness and limits. Durations in seconds, sizes in bytes.
+  public struct Crawl: Sendable, Hashable {
+    public var interval: TimeInterval
+    public var timeout: TimeInterval
+    public var connectTimeout: TimeInterval
+    public var maxBody: Int
+    public var perHost: Int
+    public var concurrency: Int
+    public var userAgent: String
+    /// Cap of the exponential back-off after failures.
+    public var backoffMax: TimeInterval
+
+    public init(
+      interval: TimeInterval = 1800, timeout: TimeInterval = 30, connectTimeout: TimeInterval = 10,
+      maxBody: Int = 10 << 20, perHost: Int = 2, concurrency: Int = 16, userAgent: String,
+      backoffMax: TimeInterval = 86_400
+    ) {
+      self.interval = interval
+      self.timeout = timeout
+      self.connectTimeout = connectTimeout
+      self.maxBody = maxBody
+      self.perHost = perHost
+      self.concurrency = concurrency
+      self.userAgent = userAgent
+      self.backoffMax = backoffMax
+    }
+  }
+
+  /// `[log]`.
+  public struct Log: Sendable, Hashable {
+    /// One of `trace`, `debug`, `info`, `notice`, `warning`, `error`, `critical` (swift-log's names).
+    public var level: String
+    public init(level: String = "info") { self.level = level }
+  }
+
+  public var server: Server
+  public var store: Store
+  public var feed: FeedInfo
+  public var crawl: Crawl
+  public var log: Log
+  /// All sources, main file first then drop-ins in sorted order, each in file order.
+  public var sources: [SourceDefinition]
+  /// Absolute paths of every file read (main first), e.g. for a reload to report.
+  public var files: [String]
+
+  public init(
+    server: Server, store: Store, feed: FeedInfo, crawl: Crawl, log: Log,
+    sources: [SourceDefinition], files: [String]
+  ) {
+    self.server = server
+    self.store = store
+    self.feed = feed
+    self.crawl = crawl
+    self.log = log
+    self.sources = sources
+    self.files = files
+  }
+
+  /// The enabled sources: what the crawler should poll.
+  public var enabledSources: [SourceDefinition] { sources.filter(\.enabled) }
+
+  /// The human summary printed by `clusterwire check-config`.
+  public func summary() -> String {
+    var out: [String] = []
+    out.append("listen:      \(server.listen)")
+    out.append("base URL:    \(server.baseURL.absoluteString)")
+    out.append("store:       \(store.path)")
+    out.append(
+      "retention:   \(store.maxEntries) entries per source, \(ConfigUnits.formatDuration(store.maxAge)); "
+        + "duplicates within \(ConfigUnits.formatDuration(store.duplicateWindow))")
+    out.append(
+      "feed:        \"\(feed.title)\", \(feed.entries) entries per page, language \(feed.language)")
+    out.append(
+      "crawl:       every \(ConfigUnits.formatDuration(crawl.interval)), timeout "
+        + "\(ConfigUnits.formatDuration(crawl.timeout)), max body \(ConfigUnits.formatSize(crawl.maxBody)), "
+        + "\(crawl.concurrency) concurrent, \(crawl.perHost) per host")
+    out.append("user agent:  \(crawl.userAgent)")
+    out.append("log level:   \(log.level)")
+    let enabled = sources.filter(\.enabled)
+    out.append(
+      "sources:     \(sources.count) (\(enabled.count) enabled, \(sources.count - enabled.count) disabled)"
+    )
+    for kind in [SourceKind.feed, .html] {
+      let all = sources.filter { $0.kind == kind }
+      guard !all.isEmpty else { continue }
+      let on = all.filter(\.enabled).count
+      out.append(
+        "  \(kind.rawValue):\(String(repeating: " ", count: 10 - kind.rawValue.count))\(on) enabled, \(all.count - on) disabled"
+      )
+    }
+    var byCategory: [String: (enabled: Int, disabled: Int)] = [:]
+    for source in sources {
+      for category in source.categories.isEmpty ? ["(none)"] : source.categories {
+        var counts = byCategory[category, default: (0, 0)]
+        if source.enabled { counts.enabled += 1 } else { counts.disabled += 1 }
+        byCategory[category] = counts
+      }
+    }
+    if !byCategory.isEmpty {
+      out.append("categories:")
+      for (category, counts) in byCategory.sorted(by: { $0.key < $1.key }) {
+        var line = "  \(category): \(counts.enabled) enabled"
+        if counts.disabled > 0 { line += ", \(counts.disabled) disabled" }
+        out.append(line)
+      }
+    }
+    out.append("files read:")
+    out += files.map { "  \($0)" }
+    return out.joined(separator: "\n")
+  }
+}

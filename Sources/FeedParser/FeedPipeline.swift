@@ -1,0 +1,276 @@
+import CLibXML2
+import FeedModel
+import Foundation
+
+/// The stages behind `FeedParser.parse`: limits, format sniffing, decoding, the SAX2 reader and
+/// normalisation (dates, titles, sanitised HTML). The benchmark switches stages off to show
+/// what each costs.
+enum FeedPipeline {
+  /// How far a parse goes: `.full` is the only production setting.
+  enum Stages { case readOnly, noSanitizer, full }
+
+  static func run(
+    _ data: Data, contentType: String?, baseURL: URL?, options: ParseOptions, stages: Stages
+  ) throws(FeedParserError) -> ParsedFeed {
+    if data.isEmpty { throw .empty }
+    if data.count > options.maxBytes { throw .tooLarge(size: data.count, limit: options.maxBytes) }
+    LibXML.bootstrap()
+    let result: Result<ParsedFeed, FeedParserError> = data.withUnsafeBytes { raw in
+      do throws(FeedParserError) {
+        return .success(
+          try read(
+            raw, contentType: contentType, baseURL: baseURL, options: options, stages: stages)
+        )
+      } catch {
+        return .failure(error)
+      }
+    }
+    return try result.get()
+  }
+
+  static func read(
+    _ raw: UnsafeRawBufferPointer, contentType: String?, baseURL: URL?, options: ParseOptions,
+    stages: Stages
+  ) throws(FeedParserError) -> ParsedFeed {
+    let (_, bomLength) = FeedEncoding.bom(raw)
+    var i = bomLength
+    while i < raw.count, raw[i] == 0x20 || raw[i] == 0x0A || raw[i] == 0x0D || raw[i] == 0x09 {
+      i += 1
+    }
+    if i == raw.count { throw .empty }
+    if raw[i] == UInt8(ascii: "{") || raw[i] == UInt8(ascii: "[") {
+      return try readJSON(raw, baseURL: baseURL, stages: stages)
+    }
+
+    var decoded = FeedEncoding.decode(
+      raw, contentType: contentType, sniffXMLDeclaration: true, validate: false)
+    var reader = FeedSAXReader(baseURL: baseURL, maxTextBytes: options.maxTextBytes)
+    var sniff = parse(raw, decoded, reader)
+    if reader.needsRepair {
+      // libxml2 met bytes that are not UTF-8 (a wrong label) or characters XML forbids: repair
+      // them to U+FFFD and read the document again, keeping everything else.
+      decoded = FeedEncoding.decode(
+        raw, contentType: contentType, sniffXMLDeclaration: true, validate: true)
+      reader = FeedSAXReader(baseURL: baseURL, maxTextBytes: options.maxTextBytes)
+      reader.stopOnInvalidCharacters = false
+      sniff = parse(raw, decoded, reader)
+    }
+    var diagnostics = decoded.warnings.map { Diagnostic(severity: .warning, message: $0) }
+    switch sniff {
+    case .empty: throw .empty
+    case .html: throw .notAFeed("an HTML page, not a feed")
+    case .notMarkup: throw .unreadable("neither XML nor JSON")
+    case .xml: break
+    }
+    if let why = reader.hostile { throw .hostile(why) }
+    if let why = reader.notAFeed { throw .notAFeed(why) }
+    guard let format = reader.format else {
+      if reader.rootName == nil {
+        let first =
+          reader.firstError.map { "line \($0.line ?? 0): \($0.message)" } ?? "no root element"
+        throw .unreadable("not XML: \(first)")
+      }
+      throw .notAFeed("root element <\(reader.rootName ?? "")> has no channel")
+    }
+    var malformed = false
+    if let first = reader.firstError {
+      malformed = true
+      // The error that made the document malformed goes first, then the rest in order.
+      diagnostics.insert(first, at: 0)
+      diagnostics.append(contentsOf: reader.diagnostics.filter { $0 != first })
+      if reader.errorCount > reader.diagnostics.count {
+        diagnostics.append(
+          Diagnostic(
+            severity: .warning,
+            message: "\(reader.errorCount - reader.diagnostics.count) more XML errors"))
+      }
+    } else {
+      diagnostics.append(contentsOf: reader.diagnostics)
+    }
+    if reader.current.entry != Entry() || reader.captureDepth != 0, malformed {
+      // A truncated document: keep the entry that was open when the bytes ended.
+      if reader.frames.contains(where: { $0.code == .item || $0.code == .entry }) {
+        if reader.captureDepth != 0 {
+          let depth = reader.captureDepth
+          let frame = reader.frames[depth - 1]
+          reader.captureDepth = 0
+          reader.finishCapture(
+            frame.code, in: depth >= 2 ? reader.frames[depth - 2].container : .root,
+            lang: frame.lang)
+        }
+        reader.finishEntry()
+      }
+    }
+    let feed =
+      stages == .readOnly
+      ? unnormalized(reader.raw)
+      : normalized(
+        reader.raw, baseURL: baseURL, sanitize: stages == .full, diagnostics: &diagnostics)
+    return ParsedFeed(
+      format: format, encoding: decoded.name, malformed: malformed, diagnostics: diagnostics,
+      feed: feed)
+  }
+
+  /// Sniffs the decoded bytes and, when they are XML, runs the SAX reader over them.
+  static func parse(
+    _ raw: UnsafeRawBufferPointer, _ decoded: FeedEncoding.Decoded, _ reader: FeedSAXReader
+  ) -> Sniff {
+    if let utf8 = decoded.utf8 {
+      return utf8.withUnsafeBytes { bytes in
+        let s = sniffMarkup(bytes)
+        if s == .xml { reader.parse(bytes) }
+        return s
+      }
+    }
+    let body = UnsafeRawBufferPointer(rebasing: raw[decoded.skip...])
+    let s = sniffMarkup(body)
+    if s == .xml { reader.parse(body) }
+    return s
+  }
+
+  static func readJSON(_ raw: UnsafeRawBufferPointer, baseURL: URL?, stages: Stages)
+    throws(FeedParserError)
+    -> ParsedFeed
+  {
+    let decoded = FeedEncoding.decode(
+      raw, contentType: "application/json; charset=utf-8", sniffXMLDeclaration: false)
+    var diagnostics = decoded.warnings.map { Diagnostic(severity: .warning, message: $0) }
+    let data =
+      decoded.utf8.map { Data($0) } ?? Data(UnsafeRawBufferPointer(rebasing: raw[decoded.skip...]))
+    let rawFeed = try JSONFeedReader.read(data, baseURL: baseURL)
+    let feed =
+      stages == .readOnly
+      ? unnormalized(rawFeed)
+      : normalized(rawFeed, baseURL: baseURL, sanitize: stages == .full, diagnostics: &diagnostics)
+    return ParsedFeed(format: .jsonfeed, encoding: "utf-8", diagnostics: diagnostics, feed: feed)
+  }
+
+  enum Sniff { case empty, xml, html, notMarkup }
+
+  /// What the first markup of a UTF-8 document is, past whitespace, comments, PIs and a
+  /// DOCTYPE other than HTML's: HTML pages are turned away before libxml2 sees them.
+  static func sniffMarkup(_ b: UnsafeRawBufferPointer) -> Sniff {
+    var i = 0
+    let n = b.count
+    func startsWith(_ s: String, at j: Int) -> Bool {
+      var k = j
+      for c in s.utf8 {
+        guard k < n, b[k] | (c >= 0x61 ? 0x20 : 0) == c else { return false }
+        k += 1
+      }
+      return true
+    }
+    while i < n {
+      let c = b[i]
+      if c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 {
+        i += 1
+        continue
+      }
+      if c == 0xEF && i + 2 < n && b[i + 1] == 0xBB && b[i + 2] == 0xBF {
+        i += 3
+        continue
+      }
+      guard c == UInt8(ascii: "<") else { return .notMarkup }
+      if startsWith("<!--", at: i) {
+        var j = i + 4
+        while j + 2 < n && !(b[j] == 0x2D && b[j + 1] == 0x2D && b[j + 2] == 0x3E) { j += 1 }
+        i = j + 3
+        continue
+      }
+      if startsWith("<?", at: i) {
+        var j = i + 2
+        while j + 1 < n && !(b[j] == 0x3F && b[j + 1] == 0x3E) { j += 1 }
+        i = j + 2
+        continue
+      }
+      if startsWith("<!doctype html", at: i) || startsWith("<html", at: i) {
+        let k = startsWith("<html", at: i) ? i + 5 : i + 14
+        if k >= n || !(b[k] >= 0x61 && b[k] <= 0x7A) { return .html }
+      }
+      return .xml
+    }
+    return .empty
+  }
+
+  // MARK: - Normalisation
+
+  static func unnormalized(_ raw: RawFeed) -> Feed {
+    var feed = raw.feed
+    feed.entries = raw.entries.map(\.entry)
+    return feed
+  }
+
+  static func text(_ value: String?, isHTML: Bool) -> String? {
+    guard let value else { return nil }
+    if isHTML { return FeedSAXReader.collapse(HTMLSanitizer.plainText(fromHTML: value)) }
+    return FeedSAXReader.collapse(value)
+  }
+
+  static func date(
+    _ raw: String?, _ what: @autoclosure () -> String, _ diagnostics: inout [Diagnostic]
+  ) -> Date? {
+    guard let raw, !raw.isEmpty else { return nil }
+    if let d = DateParser.parse(raw) { return d }
+    diagnostics.append(
+      Diagnostic(severity: .warning, message: "unparseable date '\(raw)' in \(what())"))
+    return nil
+  }
+
+  static func sanitized(_ t: Text?, base: URL?, sanitize: Bool = true) -> Text? {
+    guard let t else { return nil }
+    switch t.type {
+    case .html:
+      // Text without markup or references is already safe, well-formed HTML: skip the parser.
+      if !sanitize || !t.value.utf8.contains(where: { $0 == 0x3C || $0 == 0x26 || $0 == 0x3E }) {
+        return FeedSAXReader.trim(t.value).map { .html($0) }
+      }
+      return .html(HTMLSanitizer.sanitize(t.value, baseURL: base))
+    case .text:
+      return FeedSAXReader.trim(t.value).map { .text($0) }
+    }
+  }
+
+  static func normalized(
+    _ raw: RawFeed, baseURL: URL?, sanitize: Bool, diagnostics: inout [Diagnostic]
+  ) -> Feed {
+    var feed = raw.feed
+    feed.title = text(feed.title, isHTML: raw.titleIsHTML)
+    feed.subtitle = text(feed.subtitle, isHTML: raw.subtitleIsHTML)
+    feed.rights = text(feed.rights, isHTML: raw.rightsIsHTML)
+    feed.generator = feed.generator.flatMap { FeedSAXReader.collapse($0) }
+    feed.updated = date(raw.updatedRaw ?? raw.pubDateRaw, "feed", &diagnostics)
+    if feed.updated == nil, raw.updatedRaw != nil, let pub = raw.pubDateRaw {
+      feed.updated = DateParser.parse(pub)
+    }
+    feed.language = (feed.language ?? raw.xmlLang).flatMap { FeedSAXReader.collapse($0) }
+    // Without a web document URL (none, or a local file) or xml:base, relative references in
+    // HTML are read against the feed's own site link (WordPress and Drupal write root-relative
+    // image paths; a `file:` base would only produce links no subscriber can open).
+    let siteLink = feed.link.flatMap { URL(string: $0) }.flatMap { $0.scheme == nil ? nil : $0 }
+    let htmlBase = (baseURL?.isFileURL == true ? nil : baseURL) ?? siteLink ?? baseURL
+    func contentBase(_ captured: URL?) -> URL? {
+      guard let captured else { return htmlBase }
+      return captured.isFileURL ? (siteLink ?? captured) : captured
+    }
+    let feedLanguage = feed.language?.lowercased()
+    feed.entries.reserveCapacity(raw.entries.count)
+    for (index, r) in raw.entries.enumerated() {
+      var e = r.entry
+      e.title = text(e.title, isHTML: r.titleIsHTML)
+      e.summary = sanitized(e.summary, base: contentBase(r.summaryBase), sanitize: sanitize)
+      e.content = sanitized(e.content, base: contentBase(r.contentBase), sanitize: sanitize)
+      e.published = date(r.publishedRaw, "entry \(index + 1)", &diagnostics)
+      e.updated = date(r.updatedRaw, "entry \(index + 1)", &diagnostics)
+      if r.sourceUpdatedRaw != nil, e.source != nil {
+        e.source?.updated = date(r.sourceUpdatedRaw, "entry \(index + 1) source", &diagnostics)
+      }
+      if let lang = r.language.flatMap(FeedSAXReader.trim),
+        lang.lowercased() != feedLanguage
+      {
+        e.language = lang
+      }
+      feed.entries.append(e)
+    }
+    return feed
+  }
+}

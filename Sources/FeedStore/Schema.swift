@@ -1,0 +1,99 @@
+import GRDB
+
+/// The versioned schema. Migrations are append-only: a released one is never edited, a change is
+/// a new migration, so every existing database upgrades in order on open.
+///
+/// Layout and why:
+/// - `source`: configuration + crawl state + feed metadata, one row per source id.
+/// - `entry`: one row per stored entry. `(sourceID, key)` is the identity within a source;
+///   `atomID` is the published id (unique, fixed at insert); `canonicalURL` and the four 16-bit
+///   SimHash bands `b0…b3` (each indexed with `sortDate`) find copies of a story from other
+///   sources by index lookups; `(sourceID, sortDate)` serves retention.
+/// - `grp`: one row per duplicate group (id = the id of its first entry, never reused); the
+///   preferred entry and its `sortDate`.
+/// - `group_facet`: the timeline index. One row per (facet, group): facet `""` is the whole
+///   timeline, `s:<source>`, `c:<category>`, `l:<language>` the filtered ones, each listing the
+///   group if ANY member matches. Keyed `(facet, sortDate, groupID)` so every timeline page,
+///   filtered or not, is a single index range scan from the cursor.
+/// - `tombstone`: identity keys of removed entries, so a re-served old item is not resurrected.
+/// - `meta`: counters (change token, id allocator, totals) so status queries never count rows.
+enum Schema {
+  static var migrator: DatabaseMigrator {
+    var migrator = DatabaseMigrator()
+    migrator.registerMigration("v1-initial") { db in
+      try db.execute(
+        sql: """
+          CREATE TABLE source (
+            id TEXT PRIMARY KEY NOT NULL,
+            url TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            title TEXT,
+            categories TEXT NOT NULL DEFAULT '[]',
+            priority INTEGER NOT NULL DEFAULT 0,
+            language TEXT,
+            active INTEGER NOT NULL DEFAULT 1,
+            etag TEXT, lastModified TEXT, bodyHash TEXT,
+            lastAttempt REAL, lastSuccess REAL, httpStatus INTEGER,
+            consecutiveFailures INTEGER NOT NULL DEFAULT 0,
+            lastError TEXT, failingSince REAL, nextDue REAL, movedTo TEXT,
+            gone INTEGER NOT NULL DEFAULT 0,
+            feedID TEXT, feedTitle TEXT, feedLink TEXT, feedUpdated REAL, feedIcon TEXT,
+            feedRights TEXT, feedAuthor TEXT, feedLanguage TEXT,
+            keyMode INTEGER NOT NULL DEFAULT 0,
+            entryCount INTEGER NOT NULL DEFAULT 0
+          );
+          CREATE TABLE grp (
+            id INTEGER PRIMARY KEY,
+            preferredEntryID INTEGER NOT NULL,
+            sortDate INTEGER NOT NULL,
+            memberCount INTEGER NOT NULL,
+            facets TEXT NOT NULL
+          );
+          CREATE TABLE entry (
+            id INTEGER PRIMARY KEY,
+            sourceID TEXT NOT NULL REFERENCES source(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            atomID TEXT NOT NULL,
+            groupID INTEGER NOT NULL,
+            guid TEXT, title TEXT, link TEXT, published REAL, updated REAL,
+            summaryType INTEGER, summary TEXT, contentType INTEGER, content TEXT,
+            entryLanguage TEXT, extra BLOB,
+            language TEXT,
+            canonicalURL TEXT,
+            normTitle TEXT NOT NULL,
+            simhash INTEGER NOT NULL, tokenCount INTEGER NOT NULL,
+            b0 INTEGER NOT NULL, b1 INTEGER NOT NULL, b2 INTEGER NOT NULL, b3 INTEGER NOT NULL,
+            idHash TEXT NOT NULL, contentHash TEXT NOT NULL, fullHash TEXT NOT NULL,
+            firstSeen REAL NOT NULL, contentUpdated REAL NOT NULL,
+            sortDate INTEGER NOT NULL
+          );
+          CREATE UNIQUE INDEX entry_key ON entry(sourceID, key);
+          CREATE UNIQUE INDEX entry_atom ON entry(atomID);
+          CREATE INDEX entry_source_sort ON entry(sourceID, sortDate);
+          CREATE INDEX entry_group ON entry(groupID);
+          CREATE INDEX entry_canon ON entry(canonicalURL) WHERE canonicalURL IS NOT NULL;
+          CREATE INDEX entry_b0 ON entry(b0, sortDate);
+          CREATE INDEX entry_b1 ON entry(b1, sortDate);
+          CREATE INDEX entry_b2 ON entry(b2, sortDate);
+          CREATE INDEX entry_b3 ON entry(b3, sortDate);
+          CREATE TABLE group_facet (
+            facet TEXT NOT NULL,
+            sortDate INTEGER NOT NULL,
+            groupID INTEGER NOT NULL,
+            PRIMARY KEY (facet, sortDate, groupID)
+          ) WITHOUT ROWID;
+          CREATE TABLE tombstone (
+            sourceID TEXT NOT NULL,
+            key TEXT NOT NULL,
+            removedAt REAL NOT NULL,
+            PRIMARY KEY (sourceID, key)
+          ) WITHOUT ROWID;
+          CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);
+          INSERT INTO meta(key, value) VALUES
+            ('changeToken', 1), ('nextEntryID', 1), ('groups', 0), ('mergedGroups', 0),
+            ('tombstones', 0);
+          """)
+    }
+    return migrator
+  }
+}

@@ -1,0 +1,275 @@
+import CompressNIO
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import Publisher
+
+/// Where the HTTP server listens (`[server]` in the config).
+public struct ServerOptions: Sendable, Hashable {
+  public var host: String
+  public var port: Int
+  public init(host: String = "127.0.0.1", port: Int = 8080) {
+    self.host = host
+    self.port = port
+  }
+}
+
+/// The HTTP side of clusterwire as a swift-service-lifecycle `Service`: the publisher's cached
+/// documents (ETag, Last-Modified, 304, gzip, HEAD), `/healthz`, `/readyz` and `/metrics`.
+///
+/// - Parameters:
+///   - readiness: asked on every `/readyz`; not ready answers 503 with the reason.
+///   - metrics: the Prometheus text exposition for `/metrics`.
+///   - onRunning: called once with the bound port (useful with port 0).
+///   - metricsFactory: where request counters go; nil uses the global `MetricsSystem` (tests
+///     pass their own, since the global one can be bootstrapped only once per process).
+public func makeServer(
+  publisher: Publisher, options: ServerOptions, logger: Logger,
+  readiness: @escaping @Sendable () async -> (ready: Bool, reason: String),
+  metrics: @escaping @Sendable () async -> String,
+  onRunning: (@Sendable (Int) async -> Void)? = nil,
+  metricsFactory: (any MetricsFactory)? = nil
+) -> some ApplicationProtocol {
+  let responder = FeedResponder(
+    publisher: publisher, logger: logger, readiness: readiness, metrics: metrics,
+    counters: RequestCounters(factory: metricsFactory))
+  return Application(
+    responder: responder,
+    configuration: ApplicationConfiguration(
+      address: .hostname(options.host, port: options.port), serverName: nil),
+    onServerRunning: { channel in
+      await onRunning?(channel.localAddress?.port ?? options.port)
+    },
+    logger: logger)
+}
+
+/// Routes requests by hand: a handful of fixed paths and three sub-feed directories do not need a
+/// trie, and owning the dispatch keeps HEAD, 404 and the metrics route label in one place.
+struct FeedResponder: HTTPResponder {
+  typealias Context = BasicRequestContext
+
+  let publisher: Publisher
+  let logger: Logger
+  let readiness: @Sendable () async -> (ready: Bool, reason: String)
+  let metrics: @Sendable () async -> String
+  let counters: RequestCounters
+  let bodies = BodyCache()
+
+  static let cacheControl = "public, max-age=300"
+
+  func respond(to request: Request, context: Context) async throws -> Response {
+    let path = request.uri.path
+    let route: String
+    var response: Response
+    switch path {
+    case "/healthz":
+      route = path
+      response = Self.text(.ok, "ok\n")
+    case "/readyz":
+      route = path
+      let state = await readiness()
+      response = Self.text(state.ready ? .ok : .serviceUnavailable, state.reason + "\n")
+    case "/metrics":
+      route = path
+      response = Self.text(
+        .ok, await metrics(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+    default:
+      route = Publisher.routePattern(for: path) ?? "unmatched"
+      response = await document(request, path: path)
+    }
+    if request.method != .get && request.method != .head {
+      response = Self.text(.methodNotAllowed, "method not allowed\n")
+      response.headers[.allow] = "GET, HEAD"
+    }
+    counters.increment(route: route, status: Int(response.status.code))
+    if request.method == .head {
+      // Same headers (Content-Length of the representation), no body. A new Response, because
+      // assigning `body` would reset Content-Length to 0.
+      response = Response(status: response.status, headers: response.headers, body: ResponseBody())
+    }
+    return response
+  }
+
+  static func text(
+    _ status: HTTPResponse.Status, _ body: String, contentType: String = "text/plain; charset=utf-8"
+  )
+    -> Response
+  {
+    let buffer = ByteBuffer(string: body)
+    return Response(
+      status: status,
+      headers: [
+        .contentType: contentType, .contentLength: String(buffer.readableBytes),
+        .cacheControl: "no-store",
+      ],
+      body: ResponseBody(byteBuffer: buffer))
+  }
+
+  func document(_ request: Request, path: String) async -> Response {
+    var query: [String: String] = [:]
+    if request.uri.query != nil {
+      for (k, v) in request.uri.queryParameters { query[String(k)] = String(v) }
+    }
+    let doc: Document?
+    do {
+      // Usually served straight from the publisher's lock-protected copy, no actor hop.
+      if let fresh = publisher.cachedDocument(path: path, query: query) {
+        doc = fresh
+      } else {
+        doc = try await publisher.document(path: path, query: query)
+      }
+    } catch {
+      logger.error("rendering \(path) failed: \(error)")
+      return Self.text(.serviceUnavailable, "temporarily unavailable\n")
+    }
+    guard let doc else { return Self.text(.notFound, "not found\n") }
+
+    let gzipOK = Self.acceptsGzip(request.headers[.acceptEncoding])
+    let bodies = self.bodies.get(doc)
+    let useGzip = gzipOK && bodies.gzip != nil
+    if Self.notModified(request, doc: doc, gzipETag: bodies.gzipETag) {
+      return Response(
+        status: .notModified,
+        headers: useGzip ? bodies.notModifiedGzipHeaders : bodies.notModifiedHeaders,
+        body: ResponseBody())
+    }
+    if useGzip, let gzip = bodies.gzip {
+      return Response(
+        status: .ok, headers: bodies.gzipHeaders, body: ResponseBody(byteBuffer: gzip))
+    }
+    return Response(
+      status: .ok, headers: bodies.identityHeaders, body: ResponseBody(byteBuffer: bodies.identity))
+  }
+
+  /// RFC 9110 13.1.2/13.1.3: If-None-Match (weak comparison, either encoding's tag) wins over
+  /// If-Modified-Since.
+  static func notModified(_ request: Request, doc: Document, gzipETag: String) -> Bool {
+    if let inm = request.headers[.ifNoneMatch] {
+      for raw in inm.split(separator: ",") {
+        var tag = raw.trimmingCharacters(in: .whitespaces)
+        if tag == "*" { return true }
+        if tag.hasPrefix("W/") { tag.removeFirst(2) }
+        if tag == doc.etag || tag == gzipETag { return true }
+      }
+      return false
+    }
+    if let ims = request.headers[.ifModifiedSince], let since = HTTPDate.parse(ims) {
+      return doc.lastModified <= since
+    }
+    return false
+  }
+
+  /// True unless the client refused gzip (`gzip;q=0`) or did not name it (nor `*`).
+  static func acceptsGzip(_ header: String?) -> Bool {
+    guard let header else { return false }
+    var star: Bool?
+    for part in header.split(separator: ",") {
+      let fields = part.split(separator: ";").map {
+        $0.trimmingCharacters(in: .whitespaces).lowercased()
+      }
+      guard let coding = fields.first else { continue }
+      var q = 1.0
+      for f in fields.dropFirst() where f.hasPrefix("q=") { q = Double(f.dropFirst(2)) ?? 1 }
+      if coding == "gzip" || coding == "x-gzip" { return q > 0 }
+      if coding == "*" { star = q > 0 }
+    }
+    return star ?? false
+  }
+}
+
+/// The wire forms of each rendered document — the identity bytes as a `ByteBuffer` and the gzip
+/// bytes compressed once per ETag (not per request) — shared by every response of that version.
+final class BodyCache: @unchecked Sendable {
+  struct Bodies {
+    var identity: ByteBuffer
+    var gzip: ByteBuffer?
+    var gzipETag: String
+    // Response headers built once per document version, not per request.
+    var identityHeaders: HTTPFields
+    var gzipHeaders: HTTPFields
+    var notModifiedHeaders: HTTPFields
+    var notModifiedGzipHeaders: HTTPFields
+  }
+  private let lock = NSLock()
+  private var byETag: [String: Bodies] = [:]
+  static let maxEntries = 4096
+
+  func get(_ doc: Document) -> Bodies {
+    let key = doc.etag + doc.contentType
+    lock.lock()
+    if let hit = byETag[key] {
+      lock.unlock()
+      return hit
+    }
+    lock.unlock()
+    let made = Self.make(doc)
+    lock.lock()
+    defer { lock.unlock() }
+    if byETag.count >= Self.maxEntries { byETag.removeAll(keepingCapacity: true) }
+    byETag[key] = made
+    return made
+  }
+
+  static func make(_ doc: Document) -> Bodies {
+    let identity = ByteBuffer(bytes: doc.body)
+    var gzip: ByteBuffer?
+    if let pre = doc.gzipped {
+      gzip = ByteBuffer(bytes: pre)
+    } else if doc.body.count >= 256 {
+      var input = identity
+      if let out = try? input.compress(with: .gzip()), out.readableBytes < doc.body.count {
+        gzip = out
+      }
+    }
+    // A different representation needs a different strong validator (RFC 9110 8.8.3).
+    let gzipETag = String(doc.etag.dropLast()) + "-gz\""
+    let lastModified = HTTPDate.format(doc.lastModified)
+    func validators(_ etag: String) -> HTTPFields {
+      [
+        .eTag: etag, .lastModified: lastModified, .cacheControl: FeedResponder.cacheControl,
+        .vary: "Accept-Encoding",
+      ]
+    }
+    var identityHeaders = validators(doc.etag)
+    identityHeaders[.contentType] = doc.contentType
+    identityHeaders[.contentLength] = String(identity.readableBytes)
+    var gzipHeaders = validators(gzipETag)
+    gzipHeaders[.contentType] = doc.contentType
+    gzipHeaders[.contentEncoding] = "gzip"
+    gzipHeaders[.contentLength] = String(gzip?.readableBytes ?? 0)
+    return Bodies(
+      identity: identity, gzip: gzip, gzipETag: gzipETag, identityHeaders: identityHeaders,
+      gzipHeaders: gzipHeaders, notModifiedHeaders: validators(doc.etag),
+      notModifiedGzipHeaders: validators(gzipETag))
+  }
+}
+
+/// `clusterwire_http_requests_total{route,status}`, one counter per label pair, created once.
+final class RequestCounters: @unchecked Sendable {
+  private let lock = NSLock()
+  private var counters: [String: Counter] = [:]
+  private let factory: (any MetricsFactory)?
+
+  init(factory: (any MetricsFactory)?) { self.factory = factory }
+
+  func increment(route: String, status: Int) {
+    let key = "\(route) \(status)"
+    lock.lock()
+    let counter: Counter
+    if let c = counters[key] {
+      counter = c
+    } else {
+      let label = "clusterwire_http_requests_total"
+      let dimensions = [("route", route), ("status", String(status))]
+      if let factory {
+        counter = Counter(label: label, dimensions: dimensions, factory: factory)
+      } else {
+        counter = Counter(label: label, dimensions: dimensions)
+      }
+      counters[key] = counter
+    }
+    lock.unlock()
+    counter.increment()
+  }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Config
+import FeedParser
+import Foundation
+import Logging
+
+/// The version printed by `--version`, sent as the User-Agent default and the Atom `generator`
+/// (one constant, owned by Config because the default User-Agent is built there).
+let clusterwireVersion = ConfigLoader.clusterwireVersion
+
+/// The one executable: the only place that wires config, store, crawler, publisher and server.
+@main
+struct Clusterwire: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "clusterwire",
+    abstract: "Feed syndication daemon for a network of business clusters.",
+    version: clusterwireVersion,
+    subcommands: [
+      RunCommand.self, CrawlCommand.self, StatusCommand.self, CheckConfigCommand.self,
+      ParseCommand.self, TrySourceCommand.self, ExportCommand.self,
+    ]
+  )
+}
+
+/// Options every command that logs accepts.
+struct LoggingOptions: ParsableArguments {
+  @Option(
+    name: .customLong("log-level"),
+    help: "trace, debug, info, notice, warning, error or critical (default: the config's [log] level, else info)."
+  )
+  var level: Logger.Level?
+
+  /// Bootstraps swift-log once: journald-friendly when `$JOURNAL_STREAM` is set, plain otherwise.
+  func bootstrap(configured: String? = nil) -> Logger.Level {
+    let resolved = level ?? configured.flatMap { Logger.Level(rawValue: $0) } ?? .info
+    JournalLogHandler.bootstrap(level: resolved)
+    return resolved
+  }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Writes a message and exits non-zero: the CLI's way to report a clear, specific failure.
+func fail(_ message: String, code: Int32 = 1) -> Never {
+  FileHandle.standardError.write(Data("clusterwire: \(message)\n".utf8))
+  exit(code)
+}

@@ -1,0 +1,287 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Config
+import Crawler
+import FeedModel
+import FeedParser
+import FeedStore
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import Publisher
+import Server
+import ServiceLifecycle
+import UnixSignals
+
+/// `clusterwire run`: the long-running daemon.
+struct RunCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "run", abstract: "Crawl the configured sources forever and serve the merged feeds.")
+
+  @Option(help: "The main config file.") var config: String
+  @OptionGroup var logging: LoggingOptions
+
+  func run() async throws {
+    LibXML.bootstrap()
+    let settings = Wiring.loadSettings(config)
+    _ = logging.bootstrap(configured: settings.log.level)
+    let logger = Logger(label: "clusterwire")
+    let registry = PrometheusCollectorRegistry()
+    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+    let daemon: Daemon
+    do {
+      daemon = try await Daemon(configPath: config, settings: settings, registry: registry, logger: logger)
+    } catch {
+      fail("cannot start: \(error)")
+    }
+    try await daemon.run()
+  }
+}
+
+/// `clusterwire crawl --once`: one full crawl, then exit (cron users, tests).
+struct CrawlCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "crawl", abstract: "Crawl every enabled source once and exit.")
+
+  @Option(help: "The main config file.") var config: String
+  @Flag(help: "Run one full cycle and exit (the only mode; kept explicit for scripts).") var once = false
+  @OptionGroup var logging: LoggingOptions
+
+  func run() async throws {
+    LibXML.bootstrap()
+    let settings = Wiring.loadSettings(config)
+    _ = logging.bootstrap(configured: settings.log.level)
+    let logger = Logger(label: "clusterwire")
+    let store = try Wiring.openStore(settings)
+    let client = Wiring.makeHTTPClient(settings)
+    let crawler = Crawler(
+      store: store, options: Wiring.crawlerOptions(settings), logger: logger, httpClient: client)
+    do {
+      try await crawler.setSources(settings.sources)
+      let report = await crawler.crawlOnce()
+      print(
+        "crawled \(report.sources) sources in \(String(format: "%.1f", report.duration)) s: "
+          + "\(report.fetched) fetched, \(report.notModified) not modified, \(report.failed) failed, "
+          + "\(report.gone) gone, \(report.newEntries) new entries")
+    } catch {
+      try? await client.shutdown()
+      try? await store.close()
+      fail("crawl failed: \(error)")
+    }
+    try await client.shutdown()
+    try await store.close()
+  }
+}
+
+/// Everything `run` owns, wired together once; reload swaps settings without a restart.
+final class Daemon: Sendable {
+  let configPath: String
+  let logger: Logger
+  let store: SQLiteFeedStore
+  let client: HTTPClient
+  let crawler: Crawler
+  let publisher: Publisher
+  let notifier = SystemdNotifier()
+  let registry: PrometheusCollectorRegistry
+  let settingsBox: LockedBox<Settings>
+  let startedAt = Date()
+
+  init(configPath: String, settings: Settings, registry: PrometheusCollectorRegistry, logger: Logger)
+    async throws
+  {
+    self.configPath = configPath
+    self.logger = logger
+    self.registry = registry
+    self.settingsBox = LockedBox(settings)
+    store = try Wiring.openStore(settings)
+    client = Wiring.makeHTTPClient(settings)
+    crawler = Crawler(
+      store: store, options: Wiring.crawlerOptions(settings), logger: logger, httpClient: client)
+    try await crawler.setSources(settings.sources)
+    publisher = Publisher(store: store, options: Wiring.publisherOptions(settings))
+  }
+
+  func run() async throws {
+    let settings = settingsBox.value
+    let server = makeServer(
+      publisher: publisher,
+      options: ServerOptions(host: settings.server.host, port: settings.server.port),
+      logger: logger,
+      readiness: { [self] in await self.readiness() },
+      metrics: { [self] in await self.metricsText() },
+      onRunning: { [self] port in await self.serving(port: port) })
+    let group = ServiceGroup(
+      configuration: .init(
+        services: [
+          .init(service: server),
+          .init(service: CrawlerService(daemon: self)),
+          .init(service: ReloadService(daemon: self)),
+          .init(service: HeartbeatService(daemon: self)),
+        ],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger))
+    do {
+      try await group.run()
+    } catch {
+      logger.error("stopped on error: \(error)")
+      await shutdown()
+      throw ExitCode.failure
+    }
+    await shutdown()
+  }
+
+  private func shutdown() async {
+    try? await client.shutdown()
+    try? await store.close()
+    logger.info("stopped")
+  }
+
+  private func serving(port: Int) async {
+    let settings = settingsBox.value
+    let host = settings.server.host.contains(":") ? "[\(settings.server.host)]" : settings.server.host
+    let local = "http://\(host):\(port)/"
+    logger.info(
+      "serving", metadata: ["url": "\(local)", "feed": "\(local)feed.atom", "sources": "\(settings.sources.count)"])
+    if !notifier.isActive {
+      // A person at a terminal: say where to look.
+      FileHandle.standardOutput.write(
+        Data("clusterwire is running.\n  merged feed: \(local)feed.atom\n  page:        \(local)\n".utf8))
+    }
+    notifier.notify("READY=1", "STATUS=\(await statusLine())")
+  }
+
+  /// `/readyz`: the store answers and the scheduler loop made progress recently.
+  func readiness() async -> (ready: Bool, reason: String) {
+    do {
+      _ = try await store.changeToken()
+    } catch {
+      return (false, "store unavailable: \(error)")
+    }
+    let stalled = Date().timeIntervalSince(crawler.lastProgress)
+    if stalled > Self.stallLimit {
+      return (false, "scheduler stalled for \(Int(stalled)) s")
+    }
+    return (true, "ok")
+  }
+
+  /// The scheduler loop must tick at least this often, or readiness and the watchdog fail.
+  static let stallLimit: TimeInterval = 120
+
+  func metricsText() async -> String {
+    await updateStoreGauges()
+    return registry.emitToString()
+  }
+
+  func updateStoreGauges() async {
+    guard let counts = try? await store.counts() else { return }
+    Gauge(label: "clusterwire_entries_stored").record(counts.entries)
+    Gauge(label: "clusterwire_duplicate_groups").record(counts.duplicateGroups)
+    Gauge(label: "clusterwire_merged_groups").record(counts.mergedGroups)
+    Gauge(label: "clusterwire_sources").record(counts.sources)
+  }
+
+  /// `STATUS=` text: sources ok/failing and when the next crawl is due.
+  func statusLine() async -> String {
+    guard let states = try? await store.sourceStates() else { return "store unavailable" }
+    let failing = states.filter(\.isFailing).count
+    let next = states.compactMap(\.nextDue).filter { $0 > Date() }.min()
+    var line = "\(states.count - failing) sources ok, \(failing) failing"
+    if let next {
+      line += ", next crawl in \(max(0, Int(next.timeIntervalSinceNow))) s"
+    }
+    return line
+  }
+
+  /// SIGHUP: re-read the config; a broken one is rejected and the old one keeps running.
+  func reload() async {
+    notifier.notify("RELOADING=1", "MONOTONIC_USEC=\(SystemdNotifier.monotonicMicroseconds())")
+    let fresh: Settings
+    do {
+      fresh = try ConfigLoader.load(path: configPath)
+    } catch {
+      logger.error("reload rejected, keeping the running configuration", metadata: ["errors": "\(error)"])
+      notifier.notify("READY=1", "STATUS=reload rejected: \(error)".replacingOccurrences(of: "\n", with: "; "))
+      return
+    }
+    let old = settingsBox.value
+    if fresh.server.host != old.server.host || fresh.server.port != old.server.port {
+      logger.warning("listen address changes take effect on restart")
+    }
+    if fresh.store.path != old.store.path {
+      logger.warning("store path changes take effect on restart")
+    }
+    do {
+      await crawler.updateOptions(Wiring.crawlerOptions(fresh))
+      try await crawler.setSources(fresh.sources)
+      await publisher.updateOptions(Wiring.publisherOptions(fresh))
+      await publisher.invalidate()
+      settingsBox.value = fresh
+      logger.info("configuration reloaded", metadata: ["sources": "\(fresh.sources.count)"])
+    } catch {
+      logger.error("reload failed while applying sources: \(error)")
+    }
+    notifier.notify("READY=1", "STATUS=\(await statusLine())")
+  }
+}
+
+/// Runs the scheduler until graceful shutdown; the crawler bounds how long in-flight fetches may take.
+struct CrawlerService: Service {
+  let daemon: Daemon
+  func run() async throws {
+    try await cancelWhenGracefulShutdown {
+      try await daemon.crawler.run()
+    }
+    daemon.notifier.notify("STOPPING=1")
+  }
+}
+
+/// Turns SIGHUP into reloads.
+struct ReloadService: Service {
+  let daemon: Daemon
+  func run() async throws {
+    let signals = await UnixSignalsSequence(trapping: .sighup)
+    for await _ in signals.cancelOnGracefulShutdown() {
+      daemon.logger.info("SIGHUP: reloading configuration")
+      await daemon.reload()
+    }
+  }
+}
+
+/// Watchdog keep-alives (only while the scheduler makes progress), STATUS= updates, store gauges.
+struct HeartbeatService: Service {
+  let daemon: Daemon
+  func run() async throws {
+    let interval = daemon.notifier.watchdogInterval ?? .seconds(10)
+    var lastStatus = ContinuousClock.now - .seconds(3600)
+    while !Task.isCancelled && !Task.isShuttingDownGracefully {
+      let progress = Date().timeIntervalSince(daemon.crawler.lastProgress)
+      if daemon.notifier.watchdogInterval != nil {
+        if progress < Daemon.stallLimit {
+          daemon.notifier.notify("WATCHDOG=1")
+        } else {
+          daemon.logger.critical(
+            "scheduler made no progress for \(Int(progress)) s: withholding the watchdog keep-alive")
+        }
+      }
+      if ContinuousClock.now - lastStatus > .seconds(10) {
+        lastStatus = ContinuousClock.now
+        daemon.notifier.notify("STATUS=\(await daemon.statusLine())")
+        await daemon.updateStoreGauges()
+      }
+      try? await Task.sleep(for: min(interval, .seconds(10)))
+    }
+  }
+}
+
+/// A small lock-protected box for state shared between services.
+final class LockedBox<Value: Sendable>: @unchecked Sendable {
+  private let lock = NSLock()
+  private var _value: Value
+  init(_ value: Value) { _value = value }
+  var value: Value {
+    get { lock.withLock { _value } }
+    set { lock.withLock { _value = newValue } }
+  }
+}

@@ -1,0 +1,57 @@
+import AsyncHTTPClient
+import Config
+import Crawler
+import FeedModel
+import FeedParser
+import FeedStore
+import Foundation
+import Logging
+import Publisher
+
+/// Settings (the config file's view) → each stage's own options. Keeping this mapping here keeps
+/// the stages independent of the config format.
+enum Wiring {
+  static func loadSettings(_ path: String) -> Settings {
+    do {
+      return try ConfigLoader.load(path: path)
+    } catch {
+      fail("invalid configuration:\n\(error)")
+    }
+  }
+
+  static func storeOptions(_ s: Settings) -> StoreOptions {
+    StoreOptions(
+      maxEntriesPerSource: s.store.maxEntries, maxAge: s.store.maxAge,
+      duplicateWindow: s.store.duplicateWindow)
+  }
+
+  static func openStore(_ s: Settings) throws -> SQLiteFeedStore {
+    try SQLiteFeedStore(path: s.store.path, options: storeOptions(s))
+  }
+
+  static func crawlerOptions(_ s: Settings) -> CrawlerOptions {
+    var o = CrawlerOptions(userAgent: s.crawl.userAgent)
+    o.timeout = s.crawl.timeout
+    o.connectTimeout = s.crawl.connectTimeout
+    o.maxBody = s.crawl.maxBody
+    o.perHost = s.crawl.perHost
+    o.concurrency = s.crawl.concurrency
+    o.backoffCap = s.crawl.backoffMax
+    return o
+  }
+
+  static func publisherOptions(_ s: Settings) -> PublisherOptions {
+    PublisherOptions(
+      baseURL: s.server.baseURL, title: s.feed.title, subtitle: s.feed.subtitle,
+      author: s.feed.author ?? s.feed.title, entriesPerPage: s.feed.entries, language: s.feed.language,
+      generatorVersion: clusterwireVersion)
+  }
+
+  /// One HTTP client for the process, configured by the crawler (which follows redirects itself,
+  /// to record moves and detect loops, and caps decompression at the body limit).
+  static func makeHTTPClient(_ s: Settings) -> HTTPClient {
+    HTTPClient(
+      eventLoopGroupProvider: .singleton,
+      configuration: crawlerOptions(s).httpClientConfiguration())
+  }
+}
