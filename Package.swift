@@ -103,9 +103,13 @@ let package = Package(
     ),
     // Shared by the test targets: locating the built binaries, running them, temp dirs, notify sockets.
     .target(name: "TestSupport", path: "Tests/TestSupport"),
-    .testTarget(name: "FeedParserTests", dependencies: ["TestSupport", "FeedParser", "FeedModel", "CLibXML2"], exclude: ["Fixtures"]),
+    .testTarget(
+      name: "FeedParserTests",
+      dependencies: ["TestSupport", "FeedParser", "FeedModel", "CLibXML2"], exclude: ["Fixtures"]),
     .testTarget(name: "FeedStoreTests", dependencies: ["TestSupport", "FeedStore", "FeedModel"]),
-    .testTarget(name: "ConfigTests", dependencies: ["TestSupport", "Config", "FeedModel"], exclude: ["Fixtures"]),
+    .testTarget(
+      name: "ConfigTests", dependencies: ["TestSupport", "Config", "FeedModel"],
+      exclude: ["Fixtures"]),
     .testTarget(
       name: "CrawlerTests",
       dependencies: [
@@ -119,7 +123,10 @@ let package = Package(
       ],
       exclude: ["Fixtures"]
     ),
-    .testTarget(name: "PublisherTests", dependencies: ["TestSupport", "Publisher", "FeedStore", "FeedModel", "FeedParser"], exclude: ["Fixtures"]),
+    .testTarget(
+      name: "PublisherTests",
+      dependencies: ["TestSupport", "Publisher", "FeedStore", "FeedModel", "FeedParser"],
+      exclude: ["Fixtures"]),
     .testTarget(
       name: "ServerTests",
       dependencies: [

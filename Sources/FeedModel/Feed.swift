@@ -39,7 +39,8 @@ public struct Link: Sendable, Hashable, Codable {
   public var title: String?
   public var length: Int64?
   public init(
-    href: String, rel: String? = nil, type: String? = nil, title: String? = nil, length: Int64? = nil
+    href: String, rel: String? = nil, type: String? = nil, title: String? = nil,
+    length: Int64? = nil
   ) {
     self.href = href
     self.rel = rel

@@ -323,7 +323,8 @@ public struct StoreCounts: Sendable, Hashable {
   /// Groups with more than one member.
   public var mergedGroups: Int
   public var tombstones: Int
-  public init(sources: Int, entries: Int, duplicateGroups: Int, mergedGroups: Int, tombstones: Int) {
+  public init(sources: Int, entries: Int, duplicateGroups: Int, mergedGroups: Int, tombstones: Int)
+  {
     self.sources = sources
     self.entries = entries
     self.duplicateGroups = duplicateGroups

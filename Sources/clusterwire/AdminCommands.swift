@@ -11,7 +11,8 @@ import Publisher
 /// `clusterwire check-config PATH`: validate and summarise (exit 0 when valid, 1 otherwise).
 struct CheckConfigCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "check-config", abstract: "Validate a config file (and its drop-ins) and summarise it.")
+    commandName: "check-config",
+    abstract: "Validate a config file (and its drop-ins) and summarise it.")
 
   @Argument(help: "The main config file.") var path: String?
   @Option(help: "The main config file (same as the argument).") var config: String?
@@ -36,7 +37,8 @@ struct CheckConfigCommand: ParsableCommand {
 /// `clusterwire status`: per-source health as the daemon recorded it.
 struct StatusCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "status", abstract: "Show each source's health: state, last success, last error, next due, entries.")
+    commandName: "status",
+    abstract: "Show each source's health: state, last success, last error, next due, entries.")
 
   @Option(help: "The main config file.") var config: String
 
@@ -51,7 +53,8 @@ struct StatusCommand: AsyncParsableCommand {
   }
 
   static func render(_ states: [SourceState], counts: StoreCounts, now: Date) -> String {
-    var out = "\(counts.entries) entries in \(counts.duplicateGroups) stories (\(counts.mergedGroups) seen in several sources), \(states.count) sources\n\n"
+    var out =
+      "\(counts.entries) entries in \(counts.duplicateGroups) stories (\(counts.mergedGroups) seen in several sources), \(states.count) sources\n\n"
     let header = ["SOURCE", "STATE", "LAST SUCCESS", "NEXT DUE", "ENTRIES", "LAST ERROR"]
     var rows: [[String]] = [header]
     for s in states {
@@ -66,9 +69,12 @@ struct StatusCommand: AsyncParsableCommand {
         state = "ok"
       }
       var error = s.lastError ?? ""
-      if let moved = s.movedTo { error = "moved permanently to \(moved)" + (error.isEmpty ? "" : "; \(error)") }
+      if let moved = s.movedTo {
+        error = "moved permanently to \(moved)" + (error.isEmpty ? "" : "; \(error)")
+      }
       rows.append([
-        s.id, state, s.lastSuccess.map(rfc3339) ?? "never", s.gone ? "stopped" : (s.nextDue.map(rfc3339) ?? "soon"),
+        s.id, state, s.lastSuccess.map(rfc3339) ?? "never",
+        s.gone ? "stopped" : (s.nextDue.map(rfc3339) ?? "soon"),
         String(s.entryCount), error,
       ])
     }
@@ -88,7 +94,8 @@ struct StatusCommand: AsyncParsableCommand {
 /// `clusterwire export`: every published document written atomically, for nginx-served sites.
 struct ExportCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "export", abstract: "Write every published document (same paths as HTTP) into a directory.")
+    commandName: "export",
+    abstract: "Write every published document (same paths as HTTP) into a directory.")
 
   @Option(help: "The main config file.") var config: String
   @Option(help: "The output directory.") var out: String
@@ -108,7 +115,8 @@ struct ExportCommand: AsyncParsableCommand {
 /// without touching the store, so an admin can get selectors right before reloading.
 struct TrySourceCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "try-source", abstract: "Fetch one configured source and print the entries it would produce.")
+    commandName: "try-source",
+    abstract: "Fetch one configured source and print the entries it would produce.")
 
   @Argument(help: "The source id.") var id: String
   @Option(help: "The main config file.") var config: String
@@ -129,9 +137,13 @@ struct TrySourceCommand: AsyncParsableCommand {
       fail("\(id): \(message)")
     case .success(let parsed, let warnings):
       for w in warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
-      print("\(id): \(parsed.feed.entries.count) entries (\(parsed.format.rawValue), \(parsed.encoding))")
+      print(
+        "\(id): \(parsed.feed.entries.count) entries (\(parsed.format.rawValue), \(parsed.encoding))"
+      )
       for e in parsed.feed.entries {
-        print("- \(e.published.map(rfc3339) ?? "(no date: first-seen time will be used)")  \(e.title ?? "(no title)")")
+        print(
+          "- \(e.published.map(rfc3339) ?? "(no date: first-seen time will be used)")  \(e.title ?? "(no title)")"
+        )
         if let link = e.link { print("  \(link)") }
         if let summary = e.summary?.value, !summary.isEmpty {
           print("  \(summary.prefix(160))")

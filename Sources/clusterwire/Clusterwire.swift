@@ -26,19 +26,28 @@ struct Clusterwire: AsyncParsableCommand {
 struct LoggingOptions: ParsableArguments {
   @Option(
     name: .customLong("log-level"),
-    help: "trace, debug, info, notice, warning, error or critical (default: the config's [log] level, else info)."
+    help:
+      "trace, debug, info, notice, warning, error or critical (default: the config's [log] level, else info)."
   )
-  var level: Logger.Level?
+  var level: String?
+
+  func validate() throws {
+    if let level, Logger.Level(rawValue: level) == nil {
+      throw ValidationError(
+        "unknown log level '\(level)' (use trace, debug, info, notice, warning, error or critical)")
+    }
+  }
 
   /// Bootstraps swift-log once: journald-friendly when `$JOURNAL_STREAM` is set, plain otherwise.
+  @discardableResult
   func bootstrap(configured: String? = nil) -> Logger.Level {
-    let resolved = level ?? configured.flatMap { Logger.Level(rawValue: $0) } ?? .info
+    let resolved =
+      level.flatMap(Logger.Level.init(rawValue:))
+      ?? configured.flatMap(Logger.Level.init(rawValue:)) ?? .info
     JournalLogHandler.bootstrap(level: resolved)
     return resolved
   }
 }
-
-extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 /// Writes a message and exits non-zero: the CLI's way to report a clear, specific failure.
 func fail(_ message: String, code: Int32 = 1) -> Never {

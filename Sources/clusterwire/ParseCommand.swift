@@ -17,7 +17,9 @@ struct ParseCommand: ParsableCommand {
   @Option(help: "The document's own URL: relative links resolve against it.")
   var base: String?
 
-  @Option(name: .customLong("content-type"), help: "The HTTP Content-Type it was served with (its charset counts).")
+  @Option(
+    name: .customLong("content-type"),
+    help: "The HTTP Content-Type it was served with (its charset counts).")
   var contentType: String?
 
   @Option(name: .customLong("max-bytes"), help: "Refuse documents larger than this many bytes.")
@@ -37,7 +39,8 @@ struct ParseCommand: ParsableCommand {
     } catch {
       fail("cannot read \(input): \(error.localizedDescription)")
     }
-    let baseURL = base.flatMap(URL.init(string:)) ?? (input == "-" ? nil : URL(fileURLWithPath: input))
+    let baseURL =
+      base.flatMap(URL.init(string:)) ?? (input == "-" ? nil : URL(fileURLWithPath: input))
     let options = ParseOptions(maxBytes: maxBytes)
     let output: ParseOutput
     if html {
@@ -82,11 +85,15 @@ struct SelectorOptions: ParsableArguments {
   @Option(help: "Summary, e.g. .//p[1]") var summary: String?
   @Option(help: "Content (HTML kept and sanitised)") var content: String?
   @Option(help: "Author") var author: String?
-  @Option(name: .customLong("categories"), help: "Categories (each node one)") var categoriesSelector: String?
+  @Option(name: .customLong("categories"), help: "Categories (each node one)")
+  var categoriesSelector: String?
   @Option(name: .customLong("id"), help: "Entry id (default: the link)") var idSelector: String?
-  @Option(name: .customLong("date-locale"), help: "Month names: lt, en, de, fr") var dateLocale: String = "lt"
-  @Option(name: .customLong("date-format"), help: "Explicit date pattern, e.g. yyyy-MM-dd") var dateFormat: String?
-  @Option(name: .customLong("timezone"), help: "The page's time zone") var timeZone: String = "Europe/Vilnius"
+  @Option(name: .customLong("date-locale"), help: "Month names: lt, en, de, fr") var dateLocale:
+    String = "lt"
+  @Option(name: .customLong("date-format"), help: "Explicit date pattern, e.g. yyyy-MM-dd")
+  var dateFormat: String?
+  @Option(name: .customLong("timezone"), help: "The page's time zone") var timeZone: String =
+    "Europe/Vilnius"
 
   func makeSelectors() -> HTMLSelectors? {
     guard let item, let title, let link else { return nil }
@@ -142,7 +149,8 @@ struct ParseOutput: Encodable {
     encoding = parsed.encoding
     malformed = parsed.malformed
     errors = parsed.diagnostics.map {
-      ErrorOut(severity: $0.severity.rawValue, message: $0.message, line: $0.line, column: $0.column)
+      ErrorOut(
+        severity: $0.severity.rawValue, message: $0.message, line: $0.line, column: $0.column)
     }
     self.warnings = warnings
     let f = parsed.feed

@@ -17,7 +17,8 @@ import UnixSignals
 /// `clusterwire run`: the long-running daemon.
 struct RunCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "run", abstract: "Crawl the configured sources forever and serve the merged feeds.")
+    commandName: "run", abstract: "Crawl the configured sources forever and serve the merged feeds."
+  )
 
   @Option(help: "The main config file.") var config: String
   @OptionGroup var logging: LoggingOptions
@@ -25,14 +26,15 @@ struct RunCommand: AsyncParsableCommand {
   func run() async throws {
     LibXML.bootstrap()
     let settings = Wiring.loadSettings(config)
-    _ = logging.bootstrap(configured: settings.log.level)
+    logging.bootstrap(configured: settings.log.level)
     let logger = Logger(label: "clusterwire")
     let registry = PrometheusCollectorRegistry()
     MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
     let daemon: Daemon
     do {
-      daemon = try await Daemon(configPath: config, settings: settings, registry: registry, logger: logger)
+      daemon = try await Daemon(
+        configPath: config, settings: settings, registry: registry, logger: logger)
     } catch {
       fail("cannot start: \(error)")
     }
@@ -46,13 +48,14 @@ struct CrawlCommand: AsyncParsableCommand {
     commandName: "crawl", abstract: "Crawl every enabled source once and exit.")
 
   @Option(help: "The main config file.") var config: String
-  @Flag(help: "Run one full cycle and exit (the only mode; kept explicit for scripts).") var once = false
+  @Flag(help: "Run one full cycle and exit (the only mode; kept explicit for scripts).") var once =
+    false
   @OptionGroup var logging: LoggingOptions
 
   func run() async throws {
     LibXML.bootstrap()
     let settings = Wiring.loadSettings(config)
-    _ = logging.bootstrap(configured: settings.log.level)
+    logging.bootstrap(configured: settings.log.level)
     let logger = Logger(label: "clusterwire")
     let store = try Wiring.openStore(settings)
     let client = Wiring.makeHTTPClient(settings)
@@ -88,7 +91,9 @@ final class Daemon: Sendable {
   let settingsBox: LockedBox<Settings>
   let startedAt = Date()
 
-  init(configPath: String, settings: Settings, registry: PrometheusCollectorRegistry, logger: Logger)
+  init(
+    configPath: String, settings: Settings, registry: PrometheusCollectorRegistry, logger: Logger
+  )
     async throws
   {
     self.configPath = configPath
@@ -140,14 +145,20 @@ final class Daemon: Sendable {
 
   private func serving(port: Int) async {
     let settings = settingsBox.value
-    let host = settings.server.host.contains(":") ? "[\(settings.server.host)]" : settings.server.host
+    let host =
+      settings.server.host.contains(":") ? "[\(settings.server.host)]" : settings.server.host
     let local = "http://\(host):\(port)/"
     logger.info(
-      "serving", metadata: ["url": "\(local)", "feed": "\(local)feed.atom", "sources": "\(settings.sources.count)"])
+      "serving",
+      metadata: [
+        "url": "\(local)", "feed": "\(local)feed.atom", "sources": "\(settings.sources.count)",
+      ])
     if !notifier.isActive {
       // A person at a terminal: say where to look.
       FileHandle.standardOutput.write(
-        Data("clusterwire is running.\n  merged feed: \(local)feed.atom\n  page:        \(local)\n".utf8))
+        Data(
+          "clusterwire is running.\n  merged feed: \(local)feed.atom\n  page:        \(local)\n"
+            .utf8))
     }
     notifier.notify("READY=1", "STATUS=\(await statusLine())")
   }
@@ -201,8 +212,10 @@ final class Daemon: Sendable {
     do {
       fresh = try ConfigLoader.load(path: configPath)
     } catch {
-      logger.error("reload rejected, keeping the running configuration", metadata: ["errors": "\(error)"])
-      notifier.notify("READY=1", "STATUS=reload rejected: \(error)".replacingOccurrences(of: "\n", with: "; "))
+      logger.error(
+        "reload rejected, keeping the running configuration", metadata: ["errors": "\(error)"])
+      notifier.notify(
+        "READY=1", "STATUS=reload rejected: \(error)".replacingOccurrences(of: "\n", with: "; "))
       return
     }
     let old = settingsBox.value
@@ -262,7 +275,8 @@ struct HeartbeatService: Service {
           daemon.notifier.notify("WATCHDOG=1")
         } else {
           daemon.logger.critical(
-            "scheduler made no progress for \(Int(progress)) s: withholding the watchdog keep-alive")
+            "scheduler made no progress for \(Int(progress)) s: withholding the watchdog keep-alive"
+          )
         }
       }
       if ContinuousClock.now - lastStatus > .seconds(10) {

@@ -43,7 +43,8 @@ enum Wiring {
   static func publisherOptions(_ s: Settings) -> PublisherOptions {
     PublisherOptions(
       baseURL: s.server.baseURL, title: s.feed.title, subtitle: s.feed.subtitle,
-      author: s.feed.author ?? s.feed.title, entriesPerPage: s.feed.entries, language: s.feed.language,
+      author: s.feed.author ?? s.feed.title, entriesPerPage: s.feed.entries,
+      language: s.feed.language,
       generatorVersion: clusterwireVersion)
   }
 

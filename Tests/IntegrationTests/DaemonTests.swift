@@ -24,15 +24,19 @@ final class DaemonTests: XCTestCase {
   }
 
   static func rss(title: String, items: [(String, String)]) -> String {
-    var s = "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>\(title)</title><link>https://example.lt/</link>"
+    var s =
+      "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>\(title)</title><link>https://example.lt/</link>"
     for (i, item) in items.enumerated() {
       s += "<item><title>\(item.0)</title><link>\(item.1)</link><guid>\(item.1)</guid>"
-      s += "<pubDate>Tue, \(10 + i) Nov 2026 10:00:00 +0200</pubDate><description>Apie \(item.0)</description></item>"
+      s +=
+        "<pubDate>Tue, \(10 + i) Nov 2026 10:00:00 +0200</pubDate><description>Apie \(item.0)</description></item>"
     }
     return s + "</channel></rss>"
   }
 
-  func writeConfig(port: Int, extraSources: String = "", crawlInterval: String = "10s") throws -> URL {
+  func writeConfig(port: Int, extraSources: String = "", crawlInterval: String = "10s") throws
+    -> URL
+  {
     try Self.rss(title: "Alfa", items: [("Alfa naujiena", "https://alfa.lt/1")])
       .write(to: dir.appendingPathComponent("alfa.xml"), atomically: true, encoding: .utf8)
     try FileManager.default.createDirectory(
@@ -79,7 +83,9 @@ final class DaemonTests: XCTestCase {
   }
 
   func feedContains(_ port: Int, _ text: String) -> Bool {
-    guard let r = TestSupport.httpGet(port: port, path: "/feed.atom"), r.status == 200 else { return false }
+    guard let r = TestSupport.httpGet(port: port, path: "/feed.atom"), r.status == 200 else {
+      return false
+    }
     return String(decoding: r.body, as: UTF8.self).contains(text)
   }
 
@@ -91,7 +97,8 @@ final class DaemonTests: XCTestCase {
     XCTAssertTrue(
       TestSupport.waitUntil(timeout: 30) { feedContains(port, "Alfa naujiena") },
       "first source never appeared; stderr:\n\(stderrLog)")
-    XCTAssertTrue(notify.wait(for: "WATCHDOG=1", timeout: 5), "no watchdog keep-alive: \(notify.received)")
+    XCTAssertTrue(
+      notify.wait(for: "WATCHDOG=1", timeout: 5), "no watchdog keep-alive: \(notify.received)")
     XCTAssertTrue(notify.received.contains { $0.contains("STATUS=") })
 
     // A good reload: a new drop-in source appears without a restart.
@@ -102,7 +109,8 @@ final class DaemonTests: XCTestCase {
     id = "beta"
     url = "../beta.xml"
     categories = ["energy-construction"]
-    """.write(to: dir.appendingPathComponent("sources.d/beta.toml"), atomically: true, encoding: .utf8)
+    """.write(
+      to: dir.appendingPathComponent("sources.d/beta.toml"), atomically: true, encoding: .utf8)
     let readyBefore = notify.received.filter { $0.contains("READY=1") }.count
     kill(p.processIdentifier, SIGHUP)
     XCTAssertTrue(notify.wait(for: "RELOADING=1", timeout: 10), "\(notify.received)")
@@ -117,7 +125,8 @@ final class DaemonTests: XCTestCase {
 
     // A broken reload is rejected with a line number; the daemon keeps serving.
     try "[[source]]\nid = \"gama\"\nurl = \"gama.xml\"\nintervall = \"1h\"\n"
-      .write(to: dir.appendingPathComponent("sources.d/gama.toml"), atomically: true, encoding: .utf8)
+      .write(
+        to: dir.appendingPathComponent("sources.d/gama.toml"), atomically: true, encoding: .utf8)
     let readyBeforeBroken = notify.received.filter { $0.contains("READY=1") }.count
     kill(p.processIdentifier, SIGHUP)
     XCTAssertTrue(
@@ -181,16 +190,19 @@ final class DaemonTests: XCTestCase {
     XCTAssertEqual(p.terminationStatus, 0, stderrLog)
     XCTAssertTrue(notify.received.contains { $0.contains("STOPPING=1") })
     // The store is intact and reopens: the first source's entry is still there.
-    let status = try TestSupport.run(TestSupport.clusterwireBinary, ["status", "--config", config.path])
+    let status = try TestSupport.run(
+      TestSupport.clusterwireBinary, ["status", "--config", config.path])
     XCTAssertEqual(status.status, 0, status.stderrString)
     XCTAssertTrue(status.stdoutString.contains("alfa"), status.stdoutString)
   }
 
   func testInvalidConfigRefusesToStart() throws {
     let config = dir.appendingPathComponent("bad.toml")
-    try "[server]\nlisten = \"127.0.0.1:8080\"\nbase_url = \"http://x/\"\n[crawl]\ninterval = \"soon\"\n"
+    try
+      "[server]\nlisten = \"127.0.0.1:8080\"\nbase_url = \"http://x/\"\n[crawl]\ninterval = \"soon\"\n"
       .write(to: config, atomically: true, encoding: .utf8)
-    let result = try TestSupport.run(TestSupport.clusterwireBinary, ["run", "--config", config.path])
+    let result = try TestSupport.run(
+      TestSupport.clusterwireBinary, ["run", "--config", config.path])
     XCTAssertNotEqual(result.status, 0)
     XCTAssertTrue(result.stderrString.contains("bad.toml:5"), result.stderrString)
     let check = try TestSupport.run(TestSupport.clusterwireBinary, ["check-config", config.path])

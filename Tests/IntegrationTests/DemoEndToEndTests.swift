@@ -11,7 +11,8 @@ final class DemoEndToEndTests: XCTestCase {
     defer { try? FileManager.default.removeItem(at: dir) }
     // A private copy of feeds/: the test adds a drop-in and must not touch the repo.
     let feeds = dir.appendingPathComponent("feeds")
-    try FileManager.default.copyItem(at: TestSupport.packageRoot.appendingPathComponent("feeds"), to: feeds)
+    try FileManager.default.copyItem(
+      at: TestSupport.packageRoot.appendingPathComponent("feeds"), to: feeds)
     let port = TestSupport.freePort()
     let configURL = feeds.appendingPathComponent("demo.toml")
     var config = try String(contentsOf: configURL, encoding: .utf8)
@@ -34,7 +35,9 @@ final class DemoEndToEndTests: XCTestCase {
         process.waitUntilExit()
       }
     }
-    let stderr = { (try? String(contentsOf: dir.appendingPathComponent("stderr.log"), encoding: .utf8)) ?? "" }
+    let stderr = {
+      (try? String(contentsOf: dir.appendingPathComponent("stderr.log"), encoding: .utf8)) ?? ""
+    }
     XCTAssertTrue(notify.wait(for: "READY=1", timeout: 60), "no READY=1:\n\(stderr())")
 
     func get(_ path: String) -> String? {
@@ -56,19 +59,22 @@ final class DemoEndToEndTests: XCTestCase {
 
     let atom = try XCTUnwrap(get("/feed.atom"))
     // Story A was published by three sources: shown once, from the network's own site, naming the others.
-    XCTAssertEqual(atom.components(separatedBy: "<title type=\"text\">\(storyA)</title>").count - 1, 1, atom)
+    XCTAssertEqual(
+      atom.components(separatedBy: "<title type=\"text\">\(storyA)</title>").count - 1, 1, atom)
     let entryA = try XCTUnwrap(atom.components(separatedBy: "<entry").first { $0.contains(storyA) })
     // The preferred copy is the network's own (priority 100), not a member's re-post.
     let sourceA = try XCTUnwrap(entryA.components(separatedBy: "<source>").last)
     XCTAssertTrue(sourceA.contains("Lietuvos klasterių tinklas"), sourceA)
     XCTAssertTrue(
       entryA.contains(
-        "<link rel=\"alternate\" href=\"https://klasteriai.example/naujienos/klasteriu-forumas-2026-rezultatai/\""),
+        "<link rel=\"alternate\" href=\"https://klasteriai.example/naujienos/klasteriu-forumas-2026-rezultatai/\""
+      ),
       entryA)
     XCTAssertTrue(entryA.contains("rel=\"via\"") || entryA.contains("rel=\"related\""), entryA)
     XCTAssertTrue(entryA.contains("<source>"), entryA)
     // The scraped member page made it into the merged feed with absolute links.
-    let scrapedEntry = try XCTUnwrap(atom.components(separatedBy: "<entry").first { $0.contains(scraped) })
+    let scrapedEntry = try XCTUnwrap(
+      atom.components(separatedBy: "<entry").first { $0.contains(scraped) })
     XCTAssertTrue(scrapedEntry.contains("href=\"https://"), scrapedEntry)
 
     // The page reports the failing and the malformed source.
@@ -93,7 +99,8 @@ final class DemoEndToEndTests: XCTestCase {
     XCTAssertTrue(notify.wait(for: "RELOADING=1", timeout: 10))
     XCTAssertTrue(
       TestSupport.waitUntil(timeout: 90) {
-        get("/sources/vandenilio-klasteris.atom")?.contains("Elektrolizerių bandymai Jonavoje") ?? false
+        get("/sources/vandenilio-klasteris.atom")?.contains("Elektrolizerių bandymai Jonavoje")
+          ?? false
       }, "the dropped-in source never appeared:\n\(stderr())")
 
     kill(process.processIdentifier, SIGTERM)

@@ -43,7 +43,8 @@ final class ParseCommandTests: XCTestCase {
     XCTAssertFalse(html.contains("script"), html)
     XCTAssertFalse(html.contains("onerror"), html)
     let summary = try XCTUnwrap(first["summary"] as? [String: Any])
-    XCTAssertTrue((summary["value"] as? String)?.contains("forumas\u{00A0}…") ?? false, "\(summary)")
+    XCTAssertTrue(
+      (summary["value"] as? String)?.contains("forumas\u{00A0}…") ?? false, "\(summary)")
     // Absent fields are omitted, not null.
     XCTAssertNil(entries[1]["authors"])
     XCTAssertNil(entries[1]["content"])
@@ -53,10 +54,14 @@ final class ParseCommandTests: XCTestCase {
   func testStandardInputWithBaseAndContentType() throws {
     // windows-1257 bytes labelled only by the HTTP charset; relative link resolved against --base.
     var body = Data("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>".utf8)
-    body.append(contentsOf: [0xD0, 0x69, 0x61, 0x75, 0x6C, 0x69, 0x61, 0x69])  // "Šiauliai" in cp1257
+    // "Šiauliai" in windows-1257
+    body.append(contentsOf: [0xD0, 0x69, 0x61, 0x75, 0x6C, 0x69, 0x61, 0x69])
     body.append(Data("</title><item><title>x</title><link>/n/1</link></item></channel></rss>".utf8))
     let json = try parseJSON(
-      ["-", "--base", "https://example.lt/feed/", "--content-type", "application/rss+xml; charset=windows-1257"],
+      [
+        "-", "--base", "https://example.lt/feed/", "--content-type",
+        "application/rss+xml; charset=windows-1257",
+      ],
       input: body)
     XCTAssertEqual(json["encoding"] as? String, "windows-1257")
     XCTAssertEqual((json["feed"] as? [String: Any])?["title"] as? String, "Šiauliai")
@@ -85,7 +90,8 @@ final class ParseCommandTests: XCTestCase {
   }
 
   func testNotAFeedFailsClearly() throws {
-    let page = Data("<!DOCTYPE html><html><head><title>Home</title></head><body><p>hi</p></body></html>".utf8)
+    let page = Data(
+      "<!DOCTYPE html><html><head><title>Home</title></head><body><p>hi</p></body></html>".utf8)
     let result = try TestSupport.run(TestSupport.clusterwireBinary, ["parse", "-"], input: page)
     XCTAssertNotEqual(result.status, 0)
     XCTAssertTrue(result.stderrString.contains("not a feed"), result.stderrString)
@@ -93,14 +99,17 @@ final class ParseCommandTests: XCTestCase {
   }
 
   func testMissingFileFailsClearly() throws {
-    let result = try TestSupport.run(TestSupport.clusterwireBinary, ["parse", "/nonexistent/feed.xml"])
+    let result = try TestSupport.run(
+      TestSupport.clusterwireBinary, ["parse", "/nonexistent/feed.xml"])
     XCTAssertNotEqual(result.status, 0)
-    XCTAssertTrue(result.stderrString.contains("cannot read /nonexistent/feed.xml"), result.stderrString)
+    XCTAssertTrue(
+      result.stderrString.contains("cannot read /nonexistent/feed.xml"), result.stderrString)
   }
 
   func testVersion() throws {
     let result = try TestSupport.run(TestSupport.clusterwireBinary, ["--version"])
     XCTAssertEqual(result.status, 0)
-    XCTAssertTrue(result.stdoutString.range(of: #"^\d+\.\d+\.\d+"#, options: .regularExpression) != nil)
+    XCTAssertTrue(
+      result.stdoutString.range(of: #"^\d+\.\d+\.\d+"#, options: .regularExpression) != nil)
   }
 }

@@ -21,12 +21,15 @@ public enum TestSupport {
 
   /// The directory holding the built products (`clusterwire`, `cwbench`): the test bundle's own.
   public static let productsDirectory: URL = {
-    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+    let exe =
+      (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
       ?? CommandLine.arguments[0]
     var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
     // On Linux the test runner is `<products>/clusterwirePackageTests.xctest`.
     while dir.path != "/" {
-      if FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("clusterwire").path) {
+      if FileManager.default.isExecutableFile(
+        atPath: dir.appendingPathComponent("clusterwire").path)
+      {
         return dir
       }
       dir.deleteLastPathComponent()
@@ -35,7 +38,9 @@ public enum TestSupport {
   }()
 
   /// The built `clusterwire` executable.
-  public static var clusterwireBinary: URL { productsDirectory.appendingPathComponent("clusterwire") }
+  public static var clusterwireBinary: URL {
+    productsDirectory.appendingPathComponent("clusterwire")
+  }
   /// The built `cwbench` executable.
   public static var benchBinary: URL { productsDirectory.appendingPathComponent("cwbench") }
 
@@ -283,15 +288,21 @@ extension TestSupport {
     var out = Data()
     var rest = data[...]
     while let lineEnd = rest.range(of: Data("\r\n".utf8)) {
-      let sizeText = String(decoding: rest[..<lineEnd.lowerBound], as: UTF8.self)
+      let sizeText =
+        String(decoding: rest[..<lineEnd.lowerBound], as: UTF8.self)
         .split(separator: ";").first.map(String.init) ?? ""
-      guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16), size > 0 else {
+      guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16), size > 0
+      else {
         break
       }
       let start = lineEnd.upperBound
       let end = rest.index(start, offsetBy: size, limitedBy: rest.endIndex) ?? rest.endIndex
       out.append(rest[start..<end])
-      rest = rest[min(rest.endIndex, rest.index(end, offsetBy: 2, limitedBy: rest.endIndex) ?? rest.endIndex)...]
+      rest =
+        rest[
+          min(
+            rest.endIndex, rest.index(end, offsetBy: 2, limitedBy: rest.endIndex) ?? rest.endIndex)...
+        ]
     }
     return out
   }
