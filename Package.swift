@@ -103,6 +103,10 @@ let package = Package(
     ),
     // Shared by the test targets: locating the built binaries, running them, temp dirs, notify sockets.
     .target(name: "TestSupport", path: "Tests/TestSupport"),
+    // An in-memory FeedStore shared by the publisher and server tests.
+    .target(
+      name: "PublishingTestSupport", dependencies: ["FeedStore", "FeedModel"],
+      path: "Tests/PublishingTestSupport"),
     .testTarget(
       name: "FeedParserTests",
       dependencies: ["TestSupport", "FeedParser", "FeedModel", "CLibXML2"], exclude: ["Fixtures"]),
@@ -125,12 +129,14 @@ let package = Package(
     ),
     .testTarget(
       name: "PublisherTests",
-      dependencies: ["TestSupport", "Publisher", "FeedStore", "FeedModel", "FeedParser"],
+      dependencies: [
+        "TestSupport", "PublishingTestSupport", "Publisher", "FeedStore", "FeedModel", "FeedParser",
+      ],
       exclude: ["Fixtures"]),
     .testTarget(
       name: "ServerTests",
       dependencies: [
-        "TestSupport",
+        "TestSupport", "PublishingTestSupport",
         "Server", "Publisher", "FeedStore", "FeedModel",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -430,6 +430,17 @@ private struct PageScraper {
       scheme == "http" || scheme == "https" || scheme == "file"
     {
       base = url
+    } else if base.isFileURL,
+      let canonicalSel = try compile(
+        "//link[@rel='canonical'][1]/@href | //meta[@property='og:url'][1]/@content",
+        role: "canonical"),
+      let href = link(evaluate(canonicalSel, at: nil)),
+      let url = URL(string: href)?.absoluteURL,
+      let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https"
+    {
+      // A page saved to disk (a `file:` source) still names its public address: relative links
+      // belong to that site, not to the local file system.
+      base = url
     }
     var pageTitle: String?
     if let titleSelector = try compile("//title[1]", role: "page title") {

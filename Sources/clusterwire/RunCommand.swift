@@ -28,6 +28,7 @@ struct RunCommand: AsyncParsableCommand {
     let settings = Wiring.loadSettings(config)
     logging.bootstrap(configured: settings.log.level)
     let logger = Logger(label: "clusterwire")
+    Wiring.logLoaded(settings, logger: logger)
     let registry = PrometheusCollectorRegistry()
     MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
@@ -57,6 +58,7 @@ struct CrawlCommand: AsyncParsableCommand {
     let settings = Wiring.loadSettings(config)
     logging.bootstrap(configured: settings.log.level)
     let logger = Logger(label: "clusterwire")
+    Wiring.logLoaded(settings, logger: logger)
     let store = try Wiring.openStore(settings)
     let client = Wiring.makeHTTPClient(settings)
     let crawler = Crawler(
@@ -171,14 +173,20 @@ final class Daemon: Sendable {
       return (false, "store unavailable: \(error)")
     }
     let stalled = Date().timeIntervalSince(crawler.lastProgress)
-    if stalled > Self.stallLimit {
+    if stalled > stallLimit {
       return (false, "scheduler stalled for \(Int(stalled)) s")
     }
     return (true, "ok")
   }
 
-  /// The scheduler loop must tick at least this often, or readiness and the watchdog fail.
-  static let stallLimit: TimeInterval = 120
+  /// The scheduler loop ticks every second while healthy; after this long without a tick,
+  /// `/readyz` fails and the watchdog keep-alives stop. Under systemd it is the watchdog period
+  /// itself, so a stuck crawler is restarted within about two periods.
+  var stallLimit: TimeInterval {
+    guard let half = notifier.watchdogInterval else { return 120 }
+    let period = 2 * Double(half.components.seconds) + Double(half.components.attoseconds) / 5e17
+    return max(10, min(120, period))
+  }
 
   func metricsText() async -> String {
     await updateStoreGauges()
@@ -271,7 +279,7 @@ struct HeartbeatService: Service {
     while !Task.isCancelled && !Task.isShuttingDownGracefully {
       let progress = Date().timeIntervalSince(daemon.crawler.lastProgress)
       if daemon.notifier.watchdogInterval != nil {
-        if progress < Daemon.stallLimit {
+        if progress < daemon.stallLimit {
           daemon.notifier.notify("WATCHDOG=1")
         } else {
           daemon.logger.critical(

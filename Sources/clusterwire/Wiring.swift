@@ -19,6 +19,16 @@ enum Wiring {
     }
   }
 
+  /// What was loaded, at debug: which files, how many sources, where the store is.
+  static func logLoaded(_ s: Settings, logger: Logger) {
+    logger.debug(
+      "configuration loaded",
+      metadata: [
+        "files": "\(s.files.joined(separator: ","))", "sources": "\(s.sources.count)",
+        "enabled": "\(s.enabledSources.count)", "store": "\(s.store.path)",
+      ])
+  }
+
   static func storeOptions(_ s: Settings) -> StoreOptions {
     StoreOptions(
       maxEntriesPerSource: s.store.maxEntries, maxAge: s.store.maxAge,

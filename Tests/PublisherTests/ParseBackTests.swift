@@ -3,6 +3,7 @@ import FeedParser
 import FeedStore
 import Foundation
 import Publisher
+import PublishingTestSupport
 import XCTest
 
 /// Our outputs read back with our own parser must give the same stories.

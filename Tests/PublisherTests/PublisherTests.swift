@@ -2,6 +2,7 @@ import FeedModel
 import FeedStore
 import Foundation
 import Publisher
+import PublishingTestSupport
 import TestSupport
 import XCTest
 

@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import Publisher
+import PublishingTestSupport
 import Server
 import TestSupport
 import XCTest

@@ -2,26 +2,26 @@ import FeedModel
 import FeedStore
 import Foundation
 
-/// An in-memory `FeedStore` for publisher tests: items are placed directly (groups, duplicates,
+/// An in-memory `FeedStore` for the publisher and server tests (shared target): items are placed directly (groups, duplicates,
 /// languages), and the timeline obeys the protocol's paging contract.
-final class MemoryStore: FeedStore, @unchecked Sendable {
+public final class MemoryStore: FeedStore, @unchecked Sendable {
   private let lock = NSLock()
   private var sources: [SourceState] = []
   private var items: [TimelineItem] = []
   private var token: Int64 = 1
-  private(set) var timelineCalls = 0
+  public private(set) var timelineCalls = 0
   private var nextGroup: Int64 = 1
 
-  init(sources: [SourceState] = []) { self.sources = sources }
+  public init(sources: [SourceState] = []) { self.sources = sources }
 
-  func setSources(_ s: [SourceState]) {
+  public func setSources(_ s: [SourceState]) {
     lock.withLock {
       sources = s
       token += 1
     }
   }
 
-  func updateSource(_ id: String, _ change: (inout SourceState) -> Void) {
+  public func updateSource(_ id: String, _ change: (inout SourceState) -> Void) {
     lock.withLock {
       if let i = sources.firstIndex(where: { $0.id == id }) { change(&sources[i]) }
       token += 1
@@ -30,7 +30,7 @@ final class MemoryStore: FeedStore, @unchecked Sendable {
 
   /// Adds one story; `duplicates` are the other copies named in the merged feed.
   @discardableResult
-  func add(
+  public func add(
     sourceID: String, entry: Entry, atomID: String? = nil, sortDate: Date,
     contentUpdated: Date? = nil,
     language: String? = nil, duplicates: [DuplicateRef] = []
@@ -51,11 +51,11 @@ final class MemoryStore: FeedStore, @unchecked Sendable {
     }
   }
 
-  func bump() { lock.withLock { token += 1 } }
+  public func bump() { lock.withLock { token += 1 } }
 
   // MARK: FeedStore
 
-  func syncSources(_ definitions: [SourceDefinition]) async throws {
+  public func syncSources(_ definitions: [SourceDefinition]) async throws {
     lock.withLock {
       for d in definitions where !sources.contains(where: { $0.id == d.id }) {
         sources.append(
@@ -68,15 +68,15 @@ final class MemoryStore: FeedStore, @unchecked Sendable {
     }
   }
 
-  func sourceState(id: String) async throws -> SourceState? {
+  public func sourceState(id: String) async throws -> SourceState? {
     lock.withLock { sources.first { $0.id == id } }
   }
 
-  func sourceStates() async throws -> [SourceState] {
+  public func sourceStates() async throws -> [SourceState] {
     lock.withLock { sources.filter(\.active).sorted { $0.id < $1.id } }
   }
 
-  func record(_ outcome: FetchOutcome, feed: Feed?) async throws -> IngestReport {
+  public func record(_ outcome: FetchOutcome, feed: Feed?) async throws -> IngestReport {
     var report = IngestReport()
     for e in feed?.entries ?? [] {
       add(
@@ -92,7 +92,7 @@ final class MemoryStore: FeedStore, @unchecked Sendable {
     (Int64((c.sortDate.timeIntervalSince1970 * 1000).rounded()), c.groupID)
   }
 
-  func timeline(_ query: TimelineQuery) async throws -> TimelinePage {
+  public func timeline(_ query: TimelineQuery) async throws -> TimelinePage {
     lock.withLock {
       timelineCalls += 1
       let current = Dictionary(uniqueKeysWithValues: sources.map { ($0.id, $0) })
@@ -129,7 +129,7 @@ final class MemoryStore: FeedStore, @unchecked Sendable {
     }
   }
 
-  func counts() async throws -> StoreCounts {
+  public func counts() async throws -> StoreCounts {
     lock.withLock {
       StoreCounts(
         sources: sources.count, entries: items.count + items.reduce(0) { $0 + $1.duplicates.count },
@@ -138,7 +138,7 @@ final class MemoryStore: FeedStore, @unchecked Sendable {
     }
   }
 
-  func facets() async throws -> StoreFacets {
+  public func facets() async throws -> StoreFacets {
     lock.withLock {
       let cats = Set(items.flatMap { $0.source.categories })
       let langs = Set(
@@ -147,7 +147,7 @@ final class MemoryStore: FeedStore, @unchecked Sendable {
     }
   }
 
-  func changeToken() async throws -> Int64 { lock.withLock { token } }
+  public func changeToken() async throws -> Int64 { lock.withLock { token } }
 
-  func close() async throws {}
+  public func close() async throws {}
 }
