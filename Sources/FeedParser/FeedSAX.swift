@@ -975,7 +975,7 @@ final class FeedSAXReader {
     text.pointee.append(contentsOf: UnsafeBufferPointer(start: local, count: strlen(local)))
     if let atts {
       for i in 0..<n {
-        guard let name = atts[i * 5], let v = atts[i * 5 + 3], let e = atts[i * 5 + 4] else {
+        guard let name = atts[i * 5], atts[i * 5 + 3] != nil, atts[i * 5 + 4] != nil else {
           continue
         }
         text.pointee.append(0x20)

@@ -36,7 +36,9 @@ final class CrashSafetyTests: XCTestCase {
       try process.run()
       if round == 0 {
         // Let the first run get going so later rounds have something to lose.
-        _ = TestSupport.waitUntil(timeout: 30) { (try? String(contentsOfFile: log)) != nil }
+        _ = TestSupport.waitUntil(timeout: 30) {
+          (try? String(contentsOfFile: log, encoding: .utf8)) != nil
+        }
       }
       usleep(UInt32.random(in: 30_000...700_000))
       kill(process.processIdentifier, SIGKILL)
@@ -44,7 +46,7 @@ final class CrashSafetyTests: XCTestCase {
       if process.terminationReason == .uncaughtSignal { killedMidRun += 1 }
       rounds += 1
 
-      let committed = ((try? String(contentsOfFile: log)) ?? "")
+      let committed = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
         .split(separator: "\n").compactMap { line -> (String, Int)? in
           let parts = line.split(separator: " ")
           guard parts.count == 2, parts[0] == "committed" else { return nil }
@@ -70,7 +72,8 @@ final class CrashSafetyTests: XCTestCase {
       XCTAssertEqual(counts.entries % perTransaction, 0, "a transaction was half applied")
       try await store.close()
     }
-    let total = ((try? String(contentsOfFile: log)) ?? "").split(separator: "\n").count
+    let total = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
+      .count
     XCTAssertGreaterThan(total, 0, "the child never committed anything")
     XCTAssertEqual(rounds, 18)
     XCTAssertEqual(killedMidRun, 18)

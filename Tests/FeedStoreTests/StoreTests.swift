@@ -12,7 +12,7 @@ final class StoreBasicsTests: XCTestCase {
     // An empty file (e.g. touched by an installer) is an empty database.
     try FileManager.default.createDirectory(
       atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    FileManager.default.createFile(atPath: path, contents: Data())
+    _ = FileManager.default.createFile(atPath: path, contents: Data())
     var store = try SQLiteFeedStore(path: path)
     try await store.syncSources([source("a")])
     try await store.record(
