@@ -108,4 +108,45 @@ final class DemoEndToEndTests: XCTestCase {
     XCTAssertTrue(TestSupport.waitUntil(timeout: 15) { !process.isRunning })
     XCTAssertEqual(process.terminationStatus, 0, stderr())
   }
+
+  /// The cron path: `crawl --once`, `status`, then a static `export` for nginx.
+  func testCrawlOnceStatusAndExport() throws {
+    let dir = try TestSupport.makeTempDirectory("cw-export")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let feeds = dir.appendingPathComponent("feeds")
+    try FileManager.default.copyItem(
+      at: TestSupport.packageRoot.appendingPathComponent("feeds"), to: feeds)
+    let config = feeds.appendingPathComponent("demo.toml").path
+    let bin = TestSupport.clusterwireBinary
+
+    let crawl = try TestSupport.run(bin, ["crawl", "--once", "--config", config])
+    XCTAssertEqual(crawl.status, 0, crawl.stderrString)
+    XCTAssertTrue(crawl.stdoutString.contains("crawled 13 sources"), crawl.stdoutString)
+    XCTAssertTrue(crawl.stdoutString.contains("1 failed"), crawl.stdoutString)
+
+    let status = try TestSupport.run(bin, ["status", "--config", config])
+    XCTAssertEqual(status.status, 0, status.stderrString)
+    let failing = try XCTUnwrap(
+      status.stdoutString.split(separator: "\n").first { $0.hasPrefix("gyvybes-mokslai") })
+    XCTAssertTrue(failing.contains("failing"), String(failing))
+    XCTAssertTrue(failing.contains("gone-member.xml"), String(failing))
+    XCTAssertTrue(status.stdoutString.contains("seen in several sources"), status.stdoutString)
+
+    let out = dir.appendingPathComponent("public")
+    let export = try TestSupport.run(bin, ["export", "--config", config, "--out", out.path])
+    XCTAssertEqual(export.status, 0, export.stderrString)
+    for path in [
+      "feed.atom", "feed.rss", "feed.json", "sources.opml", "index.html",
+      "categories/manufacturing.atom", "sources/eccp.atom", "languages/en.atom",
+    ] {
+      XCTAssertTrue(
+        FileManager.default.fileExists(atPath: out.appendingPathComponent(path).path),
+        "\(path) not exported: \(export.stdoutString)")
+    }
+    let atom = try String(contentsOf: out.appendingPathComponent("feed.atom"), encoding: .utf8)
+    XCTAssertTrue(atom.hasPrefix("<?xml"), String(atom.prefix(100)))
+    let leftovers = try FileManager.default.contentsOfDirectory(atPath: out.path)
+      .filter { $0.hasPrefix(".") || $0.hasSuffix(".tmp") }
+    XCTAssertEqual(leftovers, [], "temporary files left behind")
+  }
 }
