@@ -38,6 +38,17 @@ struct LoggingOptions: ParsableArguments {
     }
   }
 
+  /// The start of every long-running command: libxml2 set up, the config loaded (or a clear
+  /// error and exit 1), logging bootstrapped at the configured level, what was loaded logged.
+  func start(config: String) -> (Settings, Logger) {
+    LibXML.bootstrap()
+    let settings = Wiring.loadSettings(config)
+    bootstrap(configured: settings.log.level)
+    let logger = Logger(label: "clusterwire")
+    Wiring.logLoaded(settings, logger: logger)
+    return (settings, logger)
+  }
+
   /// Bootstraps swift-log once: journald-friendly when `$JOURNAL_STREAM` is set, plain otherwise.
   @discardableResult
   func bootstrap(configured: String? = nil) -> Logger.Level {

@@ -24,11 +24,7 @@ struct RunCommand: AsyncParsableCommand {
   @OptionGroup var logging: LoggingOptions
 
   func run() async throws {
-    LibXML.bootstrap()
-    let settings = Wiring.loadSettings(config)
-    logging.bootstrap(configured: settings.log.level)
-    let logger = Logger(label: "clusterwire")
-    Wiring.logLoaded(settings, logger: logger)
+    let (settings, logger) = logging.start(config: config)
     let registry = PrometheusCollectorRegistry()
     MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
@@ -54,11 +50,7 @@ struct CrawlCommand: AsyncParsableCommand {
   @OptionGroup var logging: LoggingOptions
 
   func run() async throws {
-    LibXML.bootstrap()
-    let settings = Wiring.loadSettings(config)
-    logging.bootstrap(configured: settings.log.level)
-    let logger = Logger(label: "clusterwire")
-    Wiring.logLoaded(settings, logger: logger)
+    let (settings, logger) = logging.start(config: config)
     let store = try Wiring.openStore(settings)
     let client = Wiring.makeHTTPClient(settings)
     let crawler = Crawler(
