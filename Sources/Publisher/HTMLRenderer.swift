@@ -6,7 +6,8 @@ import Foundation
 /// the sources. Plain semantic HTML, one small stylesheet, no JavaScript.
 enum HTMLRenderer {
   struct Labels {
-    var news, sources, health, ok, failingSince, movedTo, gone, lastSuccess, never, entries: String
+    var news, sources, health, ok, pending, failingSince, movedTo, gone, lastSuccess, never,
+      entries: String
     var older, newer, alsoIn, feeds, categories, languages, noEntries, allNews, error,
       warning: String
     var generatedBy: String
@@ -15,6 +16,7 @@ enum HTMLRenderer {
       if lang.lowercased().hasPrefix("lt") {
         return Labels(
           news: "Naujienos", sources: "Šaltiniai", health: "Šaltinių būklė", ok: "veikia",
+          pending: "laukia pirmojo nuskaitymo",
           failingSince: "neveikia nuo", movedTo: "perkeltas į",
           gone: "pašalintas (410), nebetikrinamas",
           lastSuccess: "paskutinį kartą pavyko", never: "dar nepavyko", entries: "įrašų",
@@ -26,6 +28,7 @@ enum HTMLRenderer {
       }
       return Labels(
         news: "News", sources: "Sources", health: "Source health", ok: "working",
+        pending: "waiting for its first fetch",
         failingSince: "failing since", movedTo: "moved to", gone: "gone (410), no longer polled",
         lastSuccess: "last success", never: "never succeeded yet", entries: "entries",
         older: "Older news →", newer: "← Newer news", alsoIn: "Also in:", feeds: "Subscribe",
@@ -61,7 +64,7 @@ enum HTMLRenderer {
     .pager{display:flex;justify-content:space-between;gap:1rem;margin:1rem 0}
     .health li{padding:.5rem 0;border-bottom:1px solid var(--line)}
     .health .why{display:block;color:var(--muted);font-size:.88rem;overflow-wrap:anywhere}
-    .bad{color:var(--bad);font-weight:600}.good{color:var(--good)}
+    .bad{color:var(--bad);font-weight:600}.good{color:var(--good)}.pending{color:var(--muted)}
     footer{padding:1.5rem 1rem 2rem}
     """
 
@@ -296,6 +299,8 @@ enum HTMLRenderer {
           l.failingSince + " "
             + DateFormat.human(s.failingSince ?? s.lastAttempt ?? ctx.updated, language: lang))
         o.raw("</span>")
+      } else if s.lastAttempt == nil {
+        o.element("span", l.pending, [("class", "pending")])
       } else {
         o.element("span", l.ok, [("class", "good")])
       }
