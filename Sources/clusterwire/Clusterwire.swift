@@ -50,13 +50,11 @@ struct LoggingOptions: ParsableArguments {
   }
 
   /// Bootstraps swift-log once: journald-friendly when `$JOURNAL_STREAM` is set, plain otherwise.
-  @discardableResult
-  func bootstrap(configured: String? = nil) -> Logger.Level {
+  /// `--log-level` wins over the config's level.
+  private func bootstrap(configured: String) {
     let resolved =
-      level.flatMap(Logger.Level.init(rawValue:))
-      ?? configured.flatMap(Logger.Level.init(rawValue:)) ?? .info
+      level.flatMap(Logger.Level.init(rawValue:)) ?? Logger.Level(rawValue: configured) ?? .info
     JournalLogHandler.bootstrap(level: resolved)
-    return resolved
   }
 }
 
