@@ -21,6 +21,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
     // Already in the graph through AsyncHTTPClient; named for the crawler's decompression errors.
     .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.20.0"),
+    // Already in the graph through AsyncHTTPClient (swift-certificates); SHA-256 for published ids.
+    .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
   ],
   targets: [
     // libxml2 from the system (Debian: libxml2-dev). See shim.h for the ICU and xmlFree workarounds.
@@ -36,6 +38,7 @@ let package = Package(
       dependencies: [
         "FeedModel",
         .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ]
     ),
     .target(
@@ -110,7 +113,11 @@ let package = Package(
     .testTarget(
       name: "FeedParserTests",
       dependencies: ["TestSupport", "FeedParser", "FeedModel", "CLibXML2"], exclude: ["Fixtures"]),
-    .testTarget(name: "FeedStoreTests", dependencies: ["TestSupport", "FeedStore", "FeedModel"]),
+    .testTarget(
+      name: "FeedStoreTests",
+      dependencies: [
+        "TestSupport", "FeedStore", "FeedModel", .product(name: "GRDB", package: "GRDB.swift"),
+      ]),
     .testTarget(
       name: "ConfigTests", dependencies: ["TestSupport", "Config", "FeedModel"],
       exclude: ["Fixtures"]),

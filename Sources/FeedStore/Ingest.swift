@@ -26,8 +26,10 @@ struct EntryExtra: Codable, Equatable {
   }
 }
 
-/// Everything derived from one incoming entry before it touches the database.
-struct PreparedEntry {
+/// Everything derived from one incoming entry before it touches the database. Built outside the
+/// write transaction (see `prepareAll`), so the CPU work of a crawl result (hashing,
+/// fingerprinting, encoding) runs in parallel and never holds the write lock.
+struct PreparedEntry: Sendable {
   var entry: Entry
   var guid: String?
   var link: String?
@@ -38,7 +40,9 @@ struct PreparedEntry {
   var contentHash: String
   var fullHash: String
   var extra: Data?
-  var language: String?
+  /// The entry's language tag, else its feed's; the source's configured one is the fallback,
+  /// applied in the transaction (`language(sourceLanguage:)`).
+  var languageTag: String?
 
   /// The identity key of an entry under a key mode (see `SQLiteFeedStore.keyMode`).
   static func key(mode: Int, guid: String?, canonical: String?, link: String?, idHash: String)
@@ -55,6 +59,91 @@ struct PreparedEntry {
 
   /// What makes two items with one key "clearly different stories".
   var signature: String { normTitle + "\u{1}" + (canonical ?? link ?? "") }
+
+  /// The primary language subtag stored for the entry.
+  func language(sourceLanguage: String?) -> String? {
+    primaryLanguage(languageTag ?? sourceLanguage)
+  }
+
+  /// The encoder of `extra`: sorted keys, so equal values give equal bytes (the bytes go into
+  /// `fullHash`).
+  static func makeEncoder() -> JSONEncoder {
+    let e = JSONEncoder()
+    e.outputFormatting = [.sortedKeys]
+    e.dateEncodingStrategy = .millisecondsSince1970
+    return e
+  }
+
+  init(_ entry: Entry, feedLanguage: String?, encoder: JSONEncoder) throws {
+    func clean(_ s: String?) -> String? {
+      guard let t = s?.trimmingCharacters(in: .whitespacesAndNewlines), !t.isEmpty else {
+        return nil
+      }
+      return t
+    }
+    let guid = clean(entry.id)
+    let link = clean(entry.link)
+    let canonical = link.flatMap(StoryMatching.canonicalURL)
+    var lead = entry.summary
+    if lead.map({ $0.value.allSatisfy(\.isWhitespace) }) ?? true { lead = entry.content }
+    let fingerprint = StoryMatching.fingerprint(
+      title: entry.title, lead: lead?.value ?? "", leadIsHTML: lead?.type == .html)
+    let normTitle = fingerprint.titleTokens.joined(separator: " ")
+    let date = (entry.published ?? entry.updated).map { String(milliseconds($0)) }
+
+    let title = FieldHash.of(entry.title)
+    let summary = FieldHash.of(entry.summary?.value)
+    let content = FieldHash.of(entry.content?.value)
+    let linkHash = FieldHash.of(canonical ?? link)
+    let extraValue = EntryExtra(entry)
+    let extra = extraValue.isEmpty ? nil : try encoder.encode(extraValue)
+    self.entry = entry
+    self.guid = guid
+    self.link = link
+    self.canonical = canonical
+    self.fingerprint = fingerprint
+    self.normTitle = normTitle
+    idHash = FieldHash.combine([
+      FieldHash.of(normTitle), FieldHash.of(date), entry.content != nil ? content : summary,
+    ])
+    contentHash = FieldHash.combine([title, summary, content, linkHash])
+    fullHash = FieldHash.combine([
+      title, summary, content, linkHash, FieldHash.of(guid), FieldHash.of(link),
+      FieldHash.of(entry.published.map { String(milliseconds($0)) }),
+      FieldHash.of(entry.updated.map { String(milliseconds($0)) }),
+      FieldHash.of(entry.summary?.type.rawValue), FieldHash.of(entry.content?.type.rawValue),
+      FieldHash.of(entry.language), FieldHash.of(extra),
+    ])
+    self.extra = extra
+    languageTag = entry.language ?? feedLanguage
+  }
+
+  /// Prepares a feed's entries, split over the processor's cores when there are enough of them
+  /// to be worth a task each.
+  static func prepareAll(_ feed: Feed) async throws -> [PreparedEntry] {
+    let entries = feed.entries
+    let language = feed.language
+    let workers = min(ProcessInfo.processInfo.activeProcessorCount, entries.count / 8)
+    if workers <= 1 {
+      let encoder = makeEncoder()
+      return try entries.map { try PreparedEntry($0, feedLanguage: language, encoder: encoder) }
+    }
+    let chunk = (entries.count + workers - 1) / workers
+    return try await withThrowingTaskGroup(of: (Int, [PreparedEntry]).self) { group in
+      for start in stride(from: 0, to: entries.count, by: chunk) {
+        let slice = entries[start..<min(start + chunk, entries.count)]
+        group.addTask {
+          let encoder = makeEncoder()
+          return (
+            start, try slice.map { try PreparedEntry($0, feedLanguage: language, encoder: encoder) }
+          )
+        }
+      }
+      var parts: [(Int, [PreparedEntry])] = []
+      for try await part in group { parts.append(part) }
+      return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
+    }
+  }
 }
 
 /// Milliseconds since 1970: the unit of `sortDate`, identical to the cursor token's.
@@ -85,14 +174,9 @@ func isAbsoluteURI(_ s: String) -> Bool {
 struct Ingest {
   let db: Database
   let options: StoreOptions
-  private var categoriesCache: [String: [String]] = [:]
+  private var sourceCache: [String: (categories: [String], priority: Int)] = [:]
   private var deltas: [String: Int64] = [:]
-  private let encoder: JSONEncoder = {
-    let e = JSONEncoder()
-    e.outputFormatting = [.sortedKeys]
-    e.dateEncodingStrategy = .millisecondsSince1970
-    return e
-  }()
+  private let encoder = PreparedEntry.makeEncoder()
 
   init(db: Database, options: StoreOptions) {
     self.db = db
@@ -100,8 +184,8 @@ struct Ingest {
   }
 
   static let facetSeparator: Character = "\u{1F}"
-  /// Near-duplicate candidates read per SimHash band (see `duplicateGroup`).
-  static let candidatesPerBand = 64
+  /// Near-duplicate candidates read per new entry, at most (see `nearDuplicateSQL`).
+  static let candidateLimit = 256
 
   // MARK: sources
 
@@ -167,7 +251,7 @@ struct Ingest {
       changed = true
       try db.execute(sql: "UPDATE source SET active = 0 WHERE id = ?", arguments: [id])
     }
-    categoriesCache = [:]
+    sourceCache = [:]
     for id in refreshFacets.union(refreshPreference) {
       let sql =
         refreshFacets.contains(id)
@@ -185,18 +269,36 @@ struct Ingest {
   }
 
   private mutating func categories(of sourceID: String) throws -> [String] {
-    if let cached = categoriesCache[sourceID] { return cached }
-    let json =
-      try String.fetchOne(
-        db, sql: "SELECT categories FROM source WHERE id = ?", arguments: [sourceID]) ?? "[]"
+    try sourceInfo(sourceID).categories
+  }
+
+  private mutating func priority(of sourceID: String) throws -> Int {
+    try sourceInfo(sourceID).priority
+  }
+
+  /// A source's categories and priority, read once per transaction.
+  private mutating func sourceInfo(_ sourceID: String) throws -> (
+    categories: [String], priority: Int
+  ) {
+    if let cached = sourceCache[sourceID] { return cached }
+    let row = try Row.fetchOne(
+      db.cachedStatement(sql: "SELECT categories, priority FROM source WHERE id = ?"),
+      arguments: [sourceID])
+    let json: String = row?[0] ?? "[]"
     let categories = (try? JSONDecoder().decode([String].self, from: Data(json.utf8))) ?? []
-    categoriesCache[sourceID] = categories
-    return categories
+    let priority: Int = row?[1] ?? 0
+    let info = (categories: categories, priority: priority)
+    sourceCache[sourceID] = info
+    return info
   }
 
   // MARK: record
 
-  mutating func record(_ outcome: FetchOutcome, feed: Feed?) throws -> IngestReport {
+  /// Records one crawl result; `prepared` are `feed`'s entries run through
+  /// `PreparedEntry.prepareAll`.
+  mutating func record(_ outcome: FetchOutcome, feed: Feed?, prepared: [PreparedEntry])
+    throws -> IngestReport
+  {
     guard
       let row = try Row.fetchOne(
         db,
@@ -263,7 +365,7 @@ struct Ingest {
           feed.icon ?? feed.logo, feed.rights, author, feed.language, outcome.sourceID,
         ])
       report = try ingestEntries(
-        feed, sourceID: outcome.sourceID, mode: row["keyMode"], entryCount: row["entryCount"],
+        prepared, sourceID: outcome.sourceID, mode: row["keyMode"], entryCount: row["entryCount"],
         sourceLanguage: row["language"], at: outcome.attemptedAt)
     }
     bump("changeToken")
@@ -276,66 +378,23 @@ struct Ingest {
   private struct ExistingRow {
     var id: Int64
     var groupID: Int64
+    var sortDate: Int64
+    var language: String?
+    var simhash: Int64
+    var tokenCount: Int
     var normTitle: String
     var canonical: String?
     var contentHash: String
     var fullHash: String
     var contentUpdated: Double
-    var language: String?
     var updated: Double?
   }
 
-  private func prepare(_ entry: Entry, defaultLanguage: String?) throws -> PreparedEntry {
-    func clean(_ s: String?) -> String? {
-      guard let t = s?.trimmingCharacters(in: .whitespacesAndNewlines), !t.isEmpty else {
-        return nil
-      }
-      return t
-    }
-    let guid = clean(entry.id)
-    let link = clean(entry.link)
-    let canonical = link.flatMap(StoryMatching.canonicalURL)
-    var lead = entry.summary
-    if lead.map({ $0.value.allSatisfy(\.isWhitespace) }) ?? true { lead = entry.content }
-    let fingerprint = StoryMatching.fingerprint(
-      title: entry.title, lead: lead?.value ?? "", leadIsHTML: lead?.type == .html)
-    let normTitle = fingerprint.titleTokens.joined(separator: " ")
-    let date = (entry.published ?? entry.updated).map { String(milliseconds($0)) }
-
-    let title = FieldHash.of(entry.title)
-    let summary = FieldHash.of(entry.summary?.value)
-    let content = FieldHash.of(entry.content?.value)
-    let linkHash = FieldHash.of(canonical ?? link)
-    let idHash = FieldHash.combine([
-      FieldHash.of(normTitle), FieldHash.of(date), entry.content != nil ? content : summary,
-    ])
-    let contentHash = FieldHash.combine([title, summary, content, linkHash])
-
-    let extraValue = EntryExtra(entry)
-    let extra = extraValue.isEmpty ? nil : try encoder.encode(extraValue)
-    let fullHash = FieldHash.combine([
-      title, summary, content, linkHash, FieldHash.of(guid), FieldHash.of(link),
-      FieldHash.of(entry.published.map { String(milliseconds($0)) }),
-      FieldHash.of(entry.updated.map { String(milliseconds($0)) }),
-      FieldHash.of(entry.summary?.type.rawValue), FieldHash.of(entry.content?.type.rawValue),
-      FieldHash.of(entry.language),
-      FieldHash.of(extra.map { String(decoding: $0, as: UTF8.self) }),
-    ])
-    return PreparedEntry(
-      entry: entry, guid: guid, link: link, canonical: canonical, fingerprint: fingerprint,
-      normTitle: normTitle, idHash: idHash, contentHash: contentHash, fullHash: fullHash,
-      extra: extra,
-      language: primaryLanguage(entry.language ?? defaultLanguage))
-  }
-
   private mutating func ingestEntries(
-    _ feed: Feed, sourceID: String, mode initialMode: Int, entryCount initialCount: Int,
-    sourceLanguage: String?, at: Date
+    _ prepared: [PreparedEntry], sourceID: String, mode initialMode: Int,
+    entryCount initialCount: Int, sourceLanguage: String?, at: Date
   ) throws -> IngestReport {
     var report = IngestReport()
-    let prepared = try feed.entries.map {
-      try prepare($0, defaultLanguage: feed.language ?? sourceLanguage)
-    }
     var mode = initialMode
     var keys: [String] = []
     var existing: [ExistingRow?] = []
@@ -346,7 +405,7 @@ struct Ingest {
         try migrateKeys(sourceID: sourceID, to: mode)
         continue
       }
-      existing = try keys.map { try lookup(sourceID: sourceID, key: $0) }
+      existing = try lookup(sourceID: sourceID, keys: keys)
       if mode == 0 {
         let strike = zip(prepared, existing).contains { p, ex in
           guard let ex, p.guid != nil, let a = ex.canonical, let b = p.canonical else {
@@ -367,48 +426,88 @@ struct Ingest {
 
     var count = initialCount
     var seen = Set<String>()
-    let hasTombstones =
-      try Int.fetchOne(
-        db, sql: "SELECT 1 FROM tombstone WHERE sourceID = ? LIMIT 1", arguments: [sourceID]) != nil
+    var fresh: [Int] = []
     let atSeconds = at.timeIntervalSince1970
     for i in prepared.indices {
       let p = prepared[i]
-      let key = keys[i]
-      if !seen.insert(key).inserted {
+      if !seen.insert(keys[i]).inserted {
         report.unchanged += 1
         continue
       }
-      if let ex = existing[i] {
-        if ex.fullHash == p.fullHash {
-          report.unchanged += 1
-          continue
-        }
-        let contentChanged = ex.contentHash != p.contentHash
-        var contentUpdated = ex.contentUpdated
-        if contentChanged {
-          report.updated += 1
-          // The publisher's own `updated` when it moved with this change, else now.
-          let stamped = p.entry.updated?.timeIntervalSince1970
-          if let stamped, stamped != ex.updated, stamped > ex.contentUpdated, stamped <= atSeconds {
-            contentUpdated = stamped
-          } else {
-            contentUpdated = max(atSeconds, ex.contentUpdated + 0.001)
-          }
+      guard let ex = existing[i] else {
+        fresh.append(i)
+        continue
+      }
+      if ex.fullHash == p.fullHash {
+        report.unchanged += 1
+        continue
+      }
+      let contentChanged = ex.contentHash != p.contentHash
+      var contentUpdated = ex.contentUpdated
+      if contentChanged {
+        report.updated += 1
+        // The publisher's own `updated` when it moved with this change, else now.
+        let stamped = p.entry.updated?.timeIntervalSince1970
+        if let stamped, stamped != ex.updated, stamped > ex.contentUpdated, stamped <= atSeconds {
+          contentUpdated = stamped
         } else {
-          report.unchanged += 1
+          contentUpdated = max(atSeconds, ex.contentUpdated + 0.001)
         }
-        try update(id: ex.id, p, contentUpdated: contentUpdated)
-        if ex.language != p.language { try refreshGroup(ex.groupID) }
-        continue
+      } else {
+        report.unchanged += 1
       }
-      if hasTombstones, try isTombstoned(sourceID: sourceID, key: key) {
-        report.suppressed += 1
-        continue
+      let language = p.language(sourceLanguage: sourceLanguage)
+      try update(ex, p, language: language, contentUpdated: contentUpdated)
+      if ex.language != language { try refreshGroup(ex.groupID) }
+    }
+
+    if !fresh.isEmpty {
+      // What every new entry needs to know, asked once for the whole feed: which keys were
+      // removed before (tombstones), which published ids are taken, and which canonical URLs
+      // another source already has. (Rows this transaction inserts belong to this source, so
+      // they never change these answers for the entries after them.)
+      let hasTombstones =
+        try Int.fetchOne(
+          db.cachedStatement(sql: "SELECT 1 FROM tombstone WHERE sourceID = ? LIMIT 1"),
+          arguments: [sourceID]) != nil
+      if hasTombstones {
+        let removed = try Set(
+          fetchIn(
+            "SELECT key FROM tombstone WHERE sourceID = ? AND key IN", before: [sourceID],
+            fresh.map { keys[$0] }
+          ).map { $0[0] as String })
+        let before = fresh.count
+        fresh.removeAll { removed.contains(keys[$0]) }
+        report.suppressed += before - fresh.count
       }
-      let joined = try insert(p, key: key, mode: mode, sourceID: sourceID, at: at)
-      if joined { report.joinedGroups += 1 }
-      report.inserted += 1
-      count += 1
+      let atomIDs = fresh.map {
+        Self.atomID(prepared[$0], key: keys[$0], mode: mode, sourceID: sourceID)
+      }
+      let taken = try Set(
+        fetchIn("SELECT atomID FROM entry WHERE atomID IN", atomIDs).map { $0[0] as String })
+      var canonicalGroups: [String: Int64] = [:]
+      let canonicals = fresh.compactMap { prepared[$0].canonical }
+      if !canonicals.isEmpty {
+        for row in try fetchIn(
+          """
+          SELECT canonicalURL, groupID FROM entry
+          WHERE canonicalURL IS NOT NULL AND sourceID <> ? AND canonicalURL IN
+          """, before: [sourceID], canonicals)
+        {
+          let url: String = row[0]
+          if canonicalGroups[url] == nil { canonicalGroups[url] = row[1] }
+        }
+      }
+      for (n, i) in fresh.enumerated() {
+        let p = prepared[i]
+        let joined = try insert(
+          p, key: keys[i], atomID: atomIDs[n], atomIDTaken: taken.contains(atomIDs[n]),
+          canonicalGroup: p.canonical.flatMap { canonicalGroups[$0] }, sourceID: sourceID,
+          language: p.language(sourceLanguage: sourceLanguage), at: at)
+        if joined { report.joinedGroups += 1 }
+        report.inserted += 1
+        count += 1
+      }
     }
 
     // Retention: age first, then count.
@@ -448,22 +547,46 @@ struct Ingest {
     return false
   }
 
-  private func lookup(sourceID: String, key: String) throws -> ExistingRow? {
-    let stmt = try db.cachedStatement(
-      sql: """
-        SELECT id, groupID, normTitle, canonicalURL, contentHash, fullHash, contentUpdated, language,
-          updated FROM entry WHERE sourceID = ? AND key = ?
-        """)
-    guard let row = try Row.fetchOne(stmt, arguments: [sourceID, key]) else { return nil }
-    return ExistingRow(
-      id: row[0], groupID: row[1], normTitle: row[2], canonical: row[3], contentHash: row[4],
-      fullHash: row[5], contentUpdated: row[6], language: row[7], updated: row[8])
+  /// The stored rows of a source under `keys`, aligned with `keys` (nil: not stored).
+  private func lookup(sourceID: String, keys: [String]) throws -> [ExistingRow?] {
+    var found: [String: ExistingRow] = [:]
+    for row in try fetchIn(
+      """
+      SELECT key, id, groupID, sortDate, language, simhash, tokenCount, normTitle, canonicalURL,
+        contentHash, fullHash, contentUpdated, updated FROM entry WHERE sourceID = ? AND key IN
+      """, before: [sourceID], keys)
+    {
+      found[row[0]] = ExistingRow(
+        id: row[1], groupID: row[2], sortDate: row[3], language: row[4], simhash: row[5],
+        tokenCount: row[6], normTitle: row[7], canonical: row[8], contentHash: row[9],
+        fullHash: row[10], contentUpdated: row[11], updated: row[12])
+    }
+    return keys.map { found[$0] }
   }
 
-  private func isTombstoned(sourceID: String, key: String) throws -> Bool {
-    let stmt = try db.cachedStatement(
-      sql: "SELECT 1 FROM tombstone WHERE sourceID = ? AND key = ?")
-    return try Int.fetchOne(stmt, arguments: [sourceID, key]) != nil
+  /// Values per `IN (…)` list in `fetchIn`.
+  static let inListSize = 32
+
+  /// Runs `sql`, which ends with `IN`, with `(?, …)` appended, over `values` in chunks of
+  /// `inListSize`: a feed's lookups become a few statements, each compiled once and cached
+  /// whatever the feed's size (a short last chunk is padded with NULL, which matches nothing).
+  private func fetchIn(
+    _ sql: String, before: [DatabaseValueConvertible?] = [], _ values: [String]
+  ) throws -> [Row] {
+    let marks = Array(repeating: "?", count: Self.inListSize).joined(separator: ", ")
+    let statement = try db.cachedStatement(sql: sql + " (" + marks + ")")
+    var rows: [Row] = []
+    var start = 0
+    while start < values.count {
+      let end = min(start + Self.inListSize, values.count)
+      var arguments = before
+      arguments.reserveCapacity(before.count + Self.inListSize)
+      for v in values[start..<end] { arguments.append(v) }
+      for _ in end..<(start + Self.inListSize) { arguments.append(nil) }
+      rows += try Row.fetchAll(statement, arguments: StatementArguments(arguments))
+      start = end
+    }
+    return rows
   }
 
   /// Re-keys a source's stored entries after its key mode was raised. A row whose new key is
@@ -509,75 +632,85 @@ struct Ingest {
   }
 
   /// Inserts a new entry; returns whether it joined another source's duplicate group.
+  /// The published id of a new entry: its own id when that is an absolute URI and ids are its
+  /// key, else one derived from its source and key.
+  static func atomID(_ p: PreparedEntry, key: String, mode: Int, sourceID: String) -> String {
+    if mode == 0, let guid = p.guid, isAbsoluteURI(guid) { return guid }
+    return "urn:clusterwire:\(sourceID):\(sha256Hex(key).prefix(32))"
+  }
+
   private mutating func insert(
-    _ p: PreparedEntry, key: String, mode: Int, sourceID: String, at: Date
+    _ p: PreparedEntry, key: String, atomID preferredAtomID: String, atomIDTaken: Bool,
+    canonicalGroup: Int64?, sourceID: String, language: String?, at: Date
   ) throws -> Bool {
     let id = try allocateID()
     var sortDate = p.entry.published ?? p.entry.updated ?? at
     if sortDate > at { sortDate = at }  // a future date would pin the story on top
     let sortMs = milliseconds(sortDate)
 
-    var atomID = "urn:clusterwire:\(sourceID):\(SHA256.hex(key).prefix(32))"
-    if mode == 0, let guid = p.guid, isAbsoluteURI(guid) { atomID = guid }
-    let atomTaken = try db.cachedStatement(sql: "SELECT 1 FROM entry WHERE atomID = ?")
-    if try Int.fetchOne(atomTaken, arguments: [atomID]) != nil {
+    var atomID = preferredAtomID
+    if atomIDTaken {
       // Another source published the same id (syndicated copy) or a key came back after a
       // re-key: derive a unique one from this source and entry.
-      atomID = "urn:clusterwire:\(sourceID):\(SHA256.hex(key + "\u{1}\(id)").prefix(32))"
+      atomID = "urn:clusterwire:\(sourceID):\(sha256Hex(key + "\u{1}\(id)").prefix(32))"
     }
 
-    let existingGroup = try findGroup(p, sourceID: sourceID, sortMs: sortMs)
+    let existingGroup =
+      try canonicalGroup ?? findNearDuplicate(p, sourceID: sourceID, sortMs: sortMs)
     let groupID = existingGroup ?? id
     if existingGroup == nil {
       let facets = facetList(
-        sourceID: sourceID, language: p.language, categories: try categories(of: sourceID))
+        sourceID: sourceID, language: language, categories: try categories(of: sourceID)
+      ).sorted()
       try db.cachedStatement(
         sql:
           "INSERT INTO grp (id, preferredEntryID, sortDate, memberCount, facets) VALUES (?, ?, ?, 1, ?)"
       ).execute(arguments: [id, id, sortMs, facets.joined(separator: String(Self.facetSeparator))])
-      let facetInsert = try db.cachedStatement(
-        sql: "INSERT OR IGNORE INTO group_facet (facet, sortDate, groupID) VALUES (?, ?, ?)")
-      for f in facets { try facetInsert.execute(arguments: [f, sortMs, id]) }
+      try insertFacets(facets, sortMs: sortMs, groupID: id)
       bump("groups")
     }
-    let bands: [Int64] = p.fingerprint.tokenCount == 0 ? [-1, -1, -1, -1] : p.fingerprint.bands
     let e = p.entry
     try db.cachedStatement(
       sql: """
-        INSERT INTO entry (id, sourceID, key, atomID, groupID, guid, title, link, published, updated,
-          summaryType, summary, contentType, content, entryLanguage, extra, language, canonicalURL,
-          normTitle, simhash, tokenCount, b0, b1, b2, b3, idHash, contentHash, fullHash, firstSeen,
-          contentUpdated, sortDate)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-          ?, ?, ?)
+        INSERT INTO entry (id, sourceID, key, groupID, sortDate, firstSeen, contentUpdated, language,
+          simhash, tokenCount, normTitle, canonicalURL, idHash, contentHash, fullHash, atomID, guid,
+          link, title, published, updated, entryLanguage, summaryType, contentType, extra, summary,
+          content)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
     ).execute(
       arguments: [
-        id, sourceID, key, atomID, groupID, p.guid, e.title, e.link,
-        e.published?.timeIntervalSince1970, e.updated?.timeIntervalSince1970,
-        e.summary.map { $0.type == .html ? 1 : 0 }, e.summary?.value,
-        e.content.map { $0.type == .html ? 1 : 0 }, e.content?.value, e.language, p.extra,
-        p.language, p.canonical, p.normTitle, Int64(bitPattern: p.fingerprint.simhash),
-        p.fingerprint.tokenCount, bands[0], bands[1], bands[2], bands[3], p.idHash,
-        p.contentHash, p.fullHash, at.timeIntervalSince1970,
-        (e.updated ?? e.published ?? at).timeIntervalSince1970, sortMs,
+        id, sourceID, key, groupID, sortMs, at.timeIntervalSince1970,
+        (e.updated ?? e.published ?? at).timeIntervalSince1970, language,
+        Int64(bitPattern: p.fingerprint.simhash), p.fingerprint.tokenCount, p.normTitle,
+        p.canonical, p.idHash, p.contentHash, p.fullHash, atomID, p.guid, e.link, e.title,
+        e.published?.timeIntervalSince1970, e.updated?.timeIntervalSince1970, e.language,
+        e.summary.map { $0.type == .html ? 1 : 0 }, e.content.map { $0.type == .html ? 1 : 0 },
+        p.extra, e.summary?.value, e.content?.value,
       ])
+    if p.fingerprint.tokenCount > 0 {
+      try indexNearDuplicate(id: id, simhash: p.fingerprint.simhash, sortMs: sortMs)
+    }
     if let existingGroup {
-      try refreshGroup(existingGroup)
+      try join(
+        groupID: existingGroup, entryID: id, sourceID: sourceID, language: language,
+        sortMs: sortMs, firstSeen: at.timeIntervalSince1970)
       return true
     }
     return false
   }
 
-  private func update(id: Int64, _ p: PreparedEntry, contentUpdated: Double) throws {
+  private func update(
+    _ ex: ExistingRow, _ p: PreparedEntry, language: String?, contentUpdated: Double
+  ) throws {
     let e = p.entry
-    let bands: [Int64] = p.fingerprint.tokenCount == 0 ? [-1, -1, -1, -1] : p.fingerprint.bands
+    let simhash = Int64(bitPattern: p.fingerprint.simhash)
     try db.cachedStatement(
       sql: """
         UPDATE entry SET guid = ?, title = ?, link = ?, published = ?, updated = ?, summaryType = ?,
           summary = ?, contentType = ?, content = ?, entryLanguage = ?, extra = ?, language = ?,
-          normTitle = ?, simhash = ?, tokenCount = ?, b0 = ?, b1 = ?, b2 = ?, b3 = ?,
-          contentHash = ?, fullHash = ?, contentUpdated = ?
+          normTitle = ?, simhash = ?, tokenCount = ?, contentHash = ?, fullHash = ?,
+          contentUpdated = ?
         WHERE id = ?
         """
     ).execute(
@@ -585,47 +718,93 @@ struct Ingest {
         p.guid, e.title, e.link, e.published?.timeIntervalSince1970,
         e.updated?.timeIntervalSince1970, e.summary.map { $0.type == .html ? 1 : 0 },
         e.summary?.value, e.content.map { $0.type == .html ? 1 : 0 }, e.content?.value,
-        e.language, p.extra, p.language, p.normTitle, Int64(bitPattern: p.fingerprint.simhash),
-        p.fingerprint.tokenCount, bands[0], bands[1], bands[2], bands[3], p.contentHash,
-        p.fullHash, contentUpdated, id,
+        e.language, p.extra, language, p.normTitle, simhash, p.fingerprint.tokenCount,
+        p.contentHash, p.fullHash, contentUpdated, ex.id,
+      ])
+    let wasIndexed = ex.tokenCount > 0
+    let isIndexed = p.fingerprint.tokenCount > 0
+    if wasIndexed != isIndexed || (isIndexed && ex.simhash != simhash) {
+      if wasIndexed {
+        try unindexNearDuplicate(
+          id: ex.id, simhash: UInt64(bitPattern: ex.simhash), sortMs: ex.sortDate)
+      }
+      if isIndexed {
+        try indexNearDuplicate(id: ex.id, simhash: p.fingerprint.simhash, sortMs: ex.sortDate)
+      }
+    }
+  }
+
+  /// Inserts a new group's timeline rows, one statement for all its facets.
+  private func insertFacets(_ facets: [String], sortMs: Int64, groupID: Int64) throws {
+    guard !facets.isEmpty else { return }
+    let values = Array(repeating: "(?, ?, ?)", count: facets.count).joined(separator: ", ")
+    var arguments: [DatabaseValueConvertible?] = []
+    arguments.reserveCapacity(facets.count * 3)
+    for f in facets { arguments += [f, sortMs, groupID] }
+    try db.cachedStatement(
+      sql: "INSERT OR IGNORE INTO group_facet (facet, sortDate, groupID) VALUES \(values)"
+    ).execute(arguments: StatementArguments(arguments))
+  }
+
+  private func indexNearDuplicate(id: Int64, simhash: UInt64, sortMs: Int64) throws {
+    let bucket = sortMs / NearDuplicateIndex.bucketMilliseconds
+    let keys = NearDuplicateIndex.bandKeys(simhash)
+    try db.cachedStatement(
+      sql:
+        "INSERT INTO near_dup (bucket, band, entryID) VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?), (?, ?, ?)"
+    ).execute(
+      arguments: [
+        bucket, keys[0], id, bucket, keys[1], id, bucket, keys[2], id, bucket, keys[3], id,
       ])
   }
 
-  /// The duplicate group a new entry belongs to: another source's entry with the same
-  /// canonical URL, else the closest near-duplicate within the window, else none.
-  private func findGroup(_ p: PreparedEntry, sourceID: String, sortMs: Int64) throws -> Int64? {
-    if let canonical = p.canonical {
-      let stmt = try db.cachedStatement(
-        sql: "SELECT groupID FROM entry WHERE canonicalURL = ? AND sourceID <> ? LIMIT 1")
-      if let g = try Int64.fetchOne(stmt, arguments: [canonical, sourceID]) { return g }
-    }
+  private func unindexNearDuplicate(id: Int64, simhash: UInt64, sortMs: Int64) throws {
+    let keys = NearDuplicateIndex.bandKeys(simhash)
+    try db.cachedStatement(
+      sql: "DELETE FROM near_dup WHERE bucket = ? AND band IN (?, ?, ?, ?) AND entryID = ?"
+    ).execute(
+      arguments: [
+        sortMs / NearDuplicateIndex.bucketMilliseconds, keys[0], keys[1], keys[2], keys[3], id,
+      ])
+  }
+
+  /// The group of the closest near-duplicate from another source within the window, if any
+  /// (asked after the canonical URL found no copy).
+  /// The candidate query of `findNearDuplicate`: one index seek per (bucket, band), with `IN`
+  /// lists on both key columns, never a range on the first (that would read every band of the
+  /// buckets). Capped: a source repeating boilerplate text must not make every insert read
+  /// thousands of candidates.
+  static func nearDuplicateSQL(bucketCount: Int) -> String {
+    let bucketMarks = Array(repeating: "?", count: max(1, bucketCount)).joined(separator: ", ")
+    return """
+      SELECT e.groupID, e.sourceID, e.simhash, e.tokenCount, e.normTitle
+      FROM near_dup n JOIN entry e ON e.id = n.entryID
+      WHERE n.bucket IN (\(bucketMarks)) AND n.band IN (?, ?, ?, ?)
+        AND e.sourceID <> ? AND e.sortDate BETWEEN ? AND ?
+      LIMIT \(candidateLimit)
+      """
+  }
+
+  private func findNearDuplicate(_ p: PreparedEntry, sourceID: String, sortMs: Int64) throws
+    -> Int64?
+  {
     guard p.fingerprint.tokenCount > 0 else { return nil }
     let window = Int64(options.duplicateWindow * 1000)
-    let lo = sortMs - window
-    let hi = sortMs + window
-    // Each band lookup is an index range scan, capped: a source that repeats boilerplate text
-    // (many entries sharing a band) must not make every insert read thousands of candidates.
-    let perBand = "sourceID <> ? AND sortDate BETWEEN ? AND ? LIMIT \(Self.candidatesPerBand)"
-    let columns = "groupID, sourceID, simhash, tokenCount, normTitle"
-    let stmt = try db.cachedStatement(
-      sql: """
-        SELECT * FROM (SELECT \(columns) FROM entry WHERE b0 = ? AND \(perBand))
-        UNION ALL SELECT * FROM (SELECT \(columns) FROM entry WHERE b1 = ? AND \(perBand))
-        UNION ALL SELECT * FROM (SELECT \(columns) FROM entry WHERE b2 = ? AND \(perBand))
-        UNION ALL SELECT * FROM (SELECT \(columns) FROM entry WHERE b3 = ? AND \(perBand))
-        """)
-    let b = p.fingerprint.bands
-    let rows = try Row.fetchAll(
-      stmt,
-      arguments: [
-        b[0], sourceID, lo, hi, b[1], sourceID, lo, hi, b[2], sourceID, lo, hi, b[3], sourceID, lo,
-        hi,
-      ])
+    let buckets = NearDuplicateIndex.buckets(around: sortMs, window: window)
+    let stmt = try db.cachedStatement(sql: Self.nearDuplicateSQL(bucketCount: buckets.count))
+    var arguments: [DatabaseValueConvertible?] = buckets.map { $0 }
+    arguments += NearDuplicateIndex.bandKeys(p.fingerprint.simhash).map { $0 }
+    arguments += [sourceID, sortMs - window, sortMs + window]
+    let rows = try Row.fetchAll(stmt, arguments: StatementArguments(arguments))
     var best: (distance: Int, group: Int64)?
     for row in rows {
       let other: String = row[1]
       if other == sourceID { continue }
       let simhash = UInt64(bitPattern: row[2] as Int64)
+      // Most band hits are chance collisions of 16 bits: reject them before splitting titles.
+      if StoryMatching.hamming(simhash, p.fingerprint.simhash) > StoryMatching.maxDistanceLong {
+        continue
+      }
       let normTitle: String = row[4]
       let candidate = StoryMatching.Fingerprint(
         titleTokens: normTitle.split(separator: " ").map(String.init), simhash: simhash,
@@ -643,8 +822,10 @@ struct Ingest {
     guard
       let row = try Row.fetchOne(
         db,
-        sql:
-          "SELECT sourceID, key, groupID, guid, link, canonicalURL, idHash FROM entry WHERE id = ?",
+        sql: """
+          SELECT sourceID, key, groupID, guid, link, canonicalURL, idHash, simhash, tokenCount,
+            sortDate FROM entry WHERE id = ?
+          """,
         arguments: [entryID])
     else { return }
     let sourceID: String = row["sourceID"]
@@ -661,8 +842,67 @@ struct Ingest {
       try stmt.execute(arguments: [sourceID, key, at])
       if db.changesCount > 0 { bump("tombstones") }
     }
+    if (row["tokenCount"] as Int) > 0 {
+      try unindexNearDuplicate(
+        id: entryID, simhash: UInt64(bitPattern: row["simhash"] as Int64), sortMs: row["sortDate"])
+    }
     try db.cachedStatement(sql: "DELETE FROM entry WHERE id = ?").execute(arguments: [entryID])
     try refreshGroup(row["groupID"])
+  }
+
+  /// Adds a new entry to an existing group without re-reading its members: the entry becomes
+  /// the preferred one only if it wins the order `refreshGroup` uses (higher source priority,
+  /// then earlier first seen, then lower id) against the current preferred entry, and it can
+  /// only add timeline facets, never remove any.
+  private mutating func join(
+    groupID: Int64, entryID: Int64, sourceID: String, language: String?, sortMs: Int64,
+    firstSeen: Double
+  ) throws {
+    guard
+      let g = try Row.fetchOne(
+        db.cachedStatement(
+          sql: """
+            SELECT g.preferredEntryID, g.sortDate, g.memberCount, g.facets, s.priority,
+              e.firstSeen
+            FROM grp g JOIN entry e ON e.id = g.preferredEntryID JOIN source s ON s.id = e.sourceID
+            WHERE g.id = ?
+            """), arguments: [groupID])
+    else {
+      try refreshGroup(groupID)
+      return
+    }
+    let oldSort: Int64 = g[1]
+    let memberCount: Int = g[2]
+    let oldFacets = Set(
+      (g[3] as String).split(separator: Self.facetSeparator, omittingEmptySubsequences: false)
+        .map(String.init))
+    let priority = try self.priority(of: sourceID)
+    let preferredPriority: Int = g[4]
+    let preferredFirstSeen: Double = g[5]
+    let wins =
+      priority > preferredPriority
+      || (priority == preferredPriority && firstSeen < preferredFirstSeen)
+    let preferred: Int64 = wins ? entryID : g[0]
+    let newSort = wins ? sortMs : oldSort
+    let facets = oldFacets.union(
+      facetList(sourceID: sourceID, language: language, categories: try categories(of: sourceID)))
+    if newSort != oldSort {
+      let delete = try db.cachedStatement(
+        sql: "DELETE FROM group_facet WHERE facet = ? AND sortDate = ? AND groupID = ?")
+      for f in oldFacets { try delete.execute(arguments: [f, oldSort, groupID]) }
+      try insertFacets(facets.sorted(), sortMs: newSort, groupID: groupID)
+    } else if facets.count > oldFacets.count {
+      try insertFacets(facets.subtracting(oldFacets).sorted(), sortMs: newSort, groupID: groupID)
+    }
+    try db.cachedStatement(
+      sql:
+        "UPDATE grp SET preferredEntryID = ?, sortDate = ?, memberCount = ?, facets = ? WHERE id = ?"
+    ).execute(
+      arguments: [
+        preferred, newSort, memberCount + 1,
+        facets.sorted().joined(separator: String(Self.facetSeparator)), groupID,
+      ])
+    if memberCount == 1 { bump("mergedGroups") }
   }
 
   /// Recomputes a group after a member joined, left or changed: preferred entry (highest source
@@ -709,9 +949,7 @@ struct Ingest {
     let joined = facets.joined(separator: String(Self.facetSeparator))
     if oldSort != sortMs || oldFacets != facets {
       for f in oldFacets { try deleteFacet.execute(arguments: [f, oldSort, groupID]) }
-      let insertFacet = try db.cachedStatement(
-        sql: "INSERT OR IGNORE INTO group_facet (facet, sortDate, groupID) VALUES (?, ?, ?)")
-      for f in facets { try insertFacet.execute(arguments: [f, sortMs, groupID]) }
+      try insertFacets(facets, sortMs: sortMs, groupID: groupID)
     }
     try db.cachedStatement(
       sql:

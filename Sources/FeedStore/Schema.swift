@@ -5,10 +5,13 @@ import GRDB
 ///
 /// Layout and why:
 /// - `source`: configuration + crawl state + feed metadata, one row per source id.
-/// - `entry`: one row per stored entry. `(sourceID, key)` is the identity within a source;
-///   `atomID` is the published id (unique, fixed at insert); `canonicalURL` and the four 16-bit
-///   SimHash bands `b0…b3` (each indexed with `sortDate`) find copies of a story from other
-///   sources by index lookups; `(sourceID, sortDate)` serves retention.
+/// - `entry`: one row per stored entry, small columns first and the bulky text last (v2).
+///   `(sourceID, key)` is the identity within a source; `atomID` is the published id (unique,
+///   fixed at insert); `canonicalURL` finds copies of a story from other sources by an index
+///   lookup; `(sourceID, sortDate)` serves retention.
+/// - `near_dup` (v2): the four 16-bit SimHash bands of every entry, time-bucketed (see
+///   `NearDuplicateIndex`), to find near-duplicates from other sources. v1 had them as indexed
+///   columns `b0…b3` of `entry`.
 /// - `grp`: one row per duplicate group (id = the id of its first entry, never reused); the
 ///   preferred entry and its `sortDate`.
 /// - `group_facet`: the timeline index. One row per (facet, group): facet `""` is the whole
@@ -94,6 +97,87 @@ enum Schema {
             ('tombstones', 0);
           """)
     }
+    migrator.registerMigration("v2-near-duplicate-table") { db in
+      // Ingest speed, measured (`cwbench store-bench`): the v1 band indexes `b0…b3 (band,
+      // sortDate)` put every new entry at four random places, so each transaction rewrote most
+      // of their pages into the WAL; and the columns ingest reads (normTitle, hashes, sortDate…)
+      // sat after `content`, so reading them walked the row's overflow pages. v2 rebuilds
+      // `entry` with the small columns first and the bulky text last, and moves the bands into
+      // `near_dup`, keyed time-first so recent entries land in a few adjacent pages.
+      let small = """
+        id, sourceID, key, groupID, sortDate, firstSeen, contentUpdated, language, simhash,
+        tokenCount, normTitle, canonicalURL, idHash, contentHash, fullHash, atomID, guid, link,
+        title, published, updated, entryLanguage, summaryType, contentType
+        """
+      try db.execute(
+        sql: """
+          CREATE TABLE entry_v2 (
+            id INTEGER PRIMARY KEY,
+            sourceID TEXT NOT NULL REFERENCES source(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            groupID INTEGER NOT NULL,
+            sortDate INTEGER NOT NULL,
+            firstSeen REAL NOT NULL,
+            contentUpdated REAL NOT NULL,
+            language TEXT,
+            simhash INTEGER NOT NULL,
+            tokenCount INTEGER NOT NULL,
+            normTitle TEXT NOT NULL,
+            canonicalURL TEXT,
+            idHash TEXT NOT NULL, contentHash TEXT NOT NULL, fullHash TEXT NOT NULL,
+            atomID TEXT NOT NULL,
+            guid TEXT, link TEXT, title TEXT, published REAL, updated REAL, entryLanguage TEXT,
+            summaryType INTEGER, contentType INTEGER,
+            extra BLOB, summary TEXT, content TEXT
+          );
+          INSERT INTO entry_v2 (\(small), extra, summary, content)
+            SELECT \(small), extra, summary, content FROM entry;
+          DROP TABLE entry;
+          ALTER TABLE entry_v2 RENAME TO entry;
+          CREATE UNIQUE INDEX entry_key ON entry(sourceID, key);
+          CREATE UNIQUE INDEX entry_atom ON entry(atomID);
+          CREATE INDEX entry_source_sort ON entry(sourceID, sortDate);
+          CREATE INDEX entry_group ON entry(groupID);
+          CREATE INDEX entry_canon ON entry(canonicalURL) WHERE canonicalURL IS NOT NULL;
+          CREATE TABLE near_dup (
+            bucket INTEGER NOT NULL,
+            band INTEGER NOT NULL,
+            entryID INTEGER NOT NULL,
+            PRIMARY KEY (bucket, band, entryID)
+          ) WITHOUT ROWID;
+          """)
+      for band in 0..<NearDuplicateIndex.bands {
+        try db.execute(
+          sql: """
+            INSERT INTO near_dup (bucket, band, entryID)
+            SELECT sortDate / ?, (? << 16) | ((simhash >> ?) & 65535), id FROM entry
+            WHERE tokenCount > 0
+            """,
+          arguments: [NearDuplicateIndex.bucketMilliseconds, band, band * 16])
+      }
+    }
     return migrator
+  }
+}
+
+/// Where the near-duplicate candidates of an entry are found: `near_dup` holds one row per
+/// (SimHash band, entry), keyed `(bucket, band, entryID)` where `bucket` is the entry's sort
+/// date in weeks. Two copies of a story within the matching window share a band (when they
+/// are close) and sit in the same or an adjacent bucket, so a lookup is one index seek per
+/// (bucket, band) pair; and new entries, being recent, are inserted into the few pages of the
+/// newest buckets instead of all over the index.
+enum NearDuplicateIndex {
+  static let bands = 4
+  static let bucketMilliseconds: Int64 = 14 * 86_400_000
+
+  /// The four `near_dup.band` values of a SimHash: band number in the high bits, its 16 bits
+  /// in the low ones.
+  static func bandKeys(_ simhash: UInt64) -> [Int64] {
+    (0..<bands).map { Int64($0) << 16 | Int64((simhash >> (UInt64($0) * 16)) & 0xFFFF) }
+  }
+
+  /// The buckets holding every sort date within `window` milliseconds of `sortMs`.
+  static func buckets(around sortMs: Int64, window: Int64) -> ClosedRange<Int64> {
+    (sortMs - window) / bucketMilliseconds...(sortMs + window) / bucketMilliseconds
   }
 }
