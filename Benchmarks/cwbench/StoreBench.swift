@@ -17,6 +17,12 @@ struct StoreBench: AsyncParsableCommand {
   @Option(help: "Directory for the databases (default: a temp dir, removed afterwards).")
   var workdir: String?
   @Option(help: "Timed runs per query (the median is reported).") var runs: Int = 9
+  @Option(
+    help: """
+      Crawl results in flight during the ingest runs, as the daemon's concurrent fetches record \
+      them (1 = one after another; both are always reported).
+      """)
+  var inFlight: Int = 4
 
   func run() async throws {
     LibXML.bootstrap()
@@ -47,22 +53,27 @@ struct StoreBench: AsyncParsableCommand {
         print("  not parsed (\(n)): \(why)")
       }
       if !feeds.isEmpty {
-        try await ingestBench(
-          "standard corpus (FeedParser)", feeds, path: dir.appendingPathComponent("corpus.sqlite"),
-          options: keepAll)
+        for n in Set([1, inFlight]).sorted() {
+          try await ingestBench(
+            "standard corpus (FeedParser)", feeds, inFlight: n,
+            path: dir.appendingPathComponent("corpus-\(n).sqlite"), options: keepAll)
+        }
       }
     }
     let synthetic = Synthetic.corpusLike(files: 200, seed: 1)
-    try await ingestBench(
-      "synthetic corpus-shaped feeds (store only)", synthetic,
-      path: dir.appendingPathComponent("synthetic.sqlite"), options: keepAll)
+    for n in Set([1, inFlight]).sorted() {
+      try await ingestBench(
+        "synthetic corpus-shaped feeds (store only)", synthetic, inFlight: n,
+        path: dir.appendingPathComponent("synthetic-\(n).sqlite"), options: keepAll)
+    }
 
     if big > 0 { try await bigBench(dir.appendingPathComponent("big.sqlite")) }
   }
 
-  func ingestBench(_ label: String, _ feeds: [Feed], path: URL, options: StoreOptions)
-    async throws
-  {
+  /// Ingests `feeds`, one crawl result (= one transaction) per feed, `inFlight` at a time.
+  func ingestBench(
+    _ label: String, _ feeds: [Feed], inFlight: Int, path: URL, options: StoreOptions
+  ) async throws {
     let store = try SQLiteFeedStore(path: path.path, options: options)
     let defs = feeds.indices.map {
       SourceDefinition(
@@ -75,21 +86,36 @@ struct StoreBench: AsyncParsableCommand {
     let start = DispatchTime.now()
     let cpuStart = processCPUSeconds()
     var report = IngestReport()
-    for (i, feed) in feeds.enumerated() {
-      let r = try await store.record(
+    func ingest(_ i: Int) async throws -> IngestReport {
+      try await store.record(
         FetchOutcome(
           sourceID: "feed-\(i)", result: .fetched, attemptedAt: now, httpStatus: 200,
-          nextDue: now.addingTimeInterval(1800)), feed: feed)
-      report.inserted += r.inserted
-      report.joinedGroups += r.joinedGroups
-      report.unchanged += r.unchanged
+          nextDue: now.addingTimeInterval(1800)), feed: feeds[i])
+    }
+    try await withThrowingTaskGroup(of: IngestReport.self) { group in
+      var next = 0
+      while next < min(inFlight, feeds.count) {
+        let i = next
+        group.addTask { try await ingest(i) }
+        next += 1
+      }
+      while let r = try await group.next() {
+        report.inserted += r.inserted
+        report.joinedGroups += r.joinedGroups
+        report.unchanged += r.unchanged
+        if next < feeds.count {
+          let i = next
+          group.addTask { try await ingest(i) }
+          next += 1
+        }
+      }
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     let cpu = processCPUSeconds() - cpuStart
     let counts = try await store.counts()
     print(
       """
-      \(label): \(feeds.count) feeds, \(entries) entries in \(fmt(seconds)) s wall = \
+      \(label), \(inFlight) in flight: \(feeds.count) feeds, \(entries) entries in \(fmt(seconds)) s wall = \
       \(Int(Double(entries) / seconds)) entries/s; \(fmt(cpu)) s CPU = \
       \(Int(Double(entries) / cpu)) entries/s per core (one transaction per feed, dedup on)
         inserted \(report.inserted), same-feed repeats \(report.unchanged), \
