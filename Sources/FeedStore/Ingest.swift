@@ -631,7 +631,6 @@ struct Ingest {
     return facets
   }
 
-  /// Inserts a new entry; returns whether it joined another source's duplicate group.
   /// The published id of a new entry: its own id when that is an absolute URI and ids are its
   /// key, else one derived from its source and key.
   static func atomID(_ p: PreparedEntry, key: String, mode: Int, sourceID: String) -> String {
@@ -639,6 +638,8 @@ struct Ingest {
     return "urn:clusterwire:\(sourceID):\(sha256Hex(key).prefix(32))"
   }
 
+  /// Inserts a new entry; returns whether it joined another source's duplicate group.
+  /// `atomIDTaken` and `canonicalGroup` come from the feed's batched lookups.
   private mutating func insert(
     _ p: PreparedEntry, key: String, atomID preferredAtomID: String, atomIDTaken: Bool,
     canonicalGroup: Int64?, sourceID: String, language: String?, at: Date
@@ -768,8 +769,6 @@ struct Ingest {
       ])
   }
 
-  /// The group of the closest near-duplicate from another source within the window, if any
-  /// (asked after the canonical URL found no copy).
   /// The candidate query of `findNearDuplicate`: one index seek per (bucket, band), with `IN`
   /// lists on both key columns, never a range on the first (that would read every band of the
   /// buckets). Capped: a source repeating boilerplate text must not make every insert read
@@ -785,6 +784,8 @@ struct Ingest {
       """
   }
 
+  /// The group of the closest near-duplicate from another source within the window, if any
+  /// (asked after the canonical URL found no copy).
   private func findNearDuplicate(_ p: PreparedEntry, sourceID: String, sortMs: Int64) throws
     -> Int64?
   {
