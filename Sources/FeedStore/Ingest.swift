@@ -566,6 +566,7 @@ struct Ingest {
 
   /// Values per `IN (…)` list in `fetchIn`.
   static let inListSize = 32
+  static let inList = " (" + Array(repeating: "?", count: inListSize).joined(separator: ", ") + ")"
 
   /// Runs `sql`, which ends with `IN`, with `(?, …)` appended, over `values` in chunks of
   /// `inListSize`: a feed's lookups become a few statements, each compiled once and cached
@@ -573,8 +574,7 @@ struct Ingest {
   private func fetchIn(
     _ sql: String, before: [DatabaseValueConvertible?] = [], _ values: [String]
   ) throws -> [Row] {
-    let marks = Array(repeating: "?", count: Self.inListSize).joined(separator: ", ")
-    let statement = try db.cachedStatement(sql: sql + " (" + marks + ")")
+    let statement = try db.cachedStatement(sql: sql + Self.inList)
     var rows: [Row] = []
     var start = 0
     while start < values.count {
@@ -666,7 +666,7 @@ struct Ingest {
       try db.cachedStatement(
         sql:
           "INSERT INTO grp (id, preferredEntryID, sortDate, memberCount, facets) VALUES (?, ?, ?, 1, ?)"
-      ).execute(arguments: [id, id, sortMs, facets.joined(separator: String(Self.facetSeparator))])
+      ).execute(arguments: [id, id, sortMs, Self.encodeFacets(facets)])
       try insertFacets(facets, sortMs: sortMs, groupID: id)
       bump("groups")
     }
@@ -736,6 +736,32 @@ struct Ingest {
   }
 
   /// Inserts a new group's timeline rows, one statement for all its facets.
+  /// Deletes a group's timeline rows (those it had at `sortMs`).
+  private func deleteFacets(_ facets: some Sequence<String>, sortMs: Int64, groupID: Int64) throws {
+    let delete = try db.cachedStatement(
+      sql: "DELETE FROM group_facet WHERE facet = ? AND sortDate = ? AND groupID = ?")
+    for f in facets { try delete.execute(arguments: [f, sortMs, groupID]) }
+  }
+
+  /// `grp.facets`: a group's timeline facets in one text column, so they can be deleted without
+  /// a scan of `group_facet`.
+  static func encodeFacets(_ facets: [String]) -> String {
+    facets.joined(separator: String(facetSeparator))
+  }
+
+  static func decodeFacets(_ text: String) -> [String] {
+    text.split(separator: facetSeparator, omittingEmptySubsequences: false).map(String.init)
+  }
+
+  private func updateGroup(
+    _ groupID: Int64, preferred: Int64, sortMs: Int64, memberCount: Int, facets: [String]
+  ) throws {
+    try db.cachedStatement(
+      sql:
+        "UPDATE grp SET preferredEntryID = ?, sortDate = ?, memberCount = ?, facets = ? WHERE id = ?"
+    ).execute(arguments: [preferred, sortMs, memberCount, Self.encodeFacets(facets), groupID])
+  }
+
   private func insertFacets(_ facets: [String], sortMs: Int64, groupID: Int64) throws {
     guard !facets.isEmpty else { return }
     let values = Array(repeating: "(?, ?, ?)", count: facets.count).joined(separator: ", ")
@@ -874,9 +900,7 @@ struct Ingest {
     }
     let oldSort: Int64 = g[1]
     let memberCount: Int = g[2]
-    let oldFacets = Set(
-      (g[3] as String).split(separator: Self.facetSeparator, omittingEmptySubsequences: false)
-        .map(String.init))
+    let oldFacets = Set(Self.decodeFacets(g[3]))
     let priority = try self.priority(of: sourceID)
     let preferredPriority: Int = g[4]
     let preferredFirstSeen: Double = g[5]
@@ -888,21 +912,14 @@ struct Ingest {
     let facets = oldFacets.union(
       facetList(sourceID: sourceID, language: language, categories: try categories(of: sourceID)))
     if newSort != oldSort {
-      let delete = try db.cachedStatement(
-        sql: "DELETE FROM group_facet WHERE facet = ? AND sortDate = ? AND groupID = ?")
-      for f in oldFacets { try delete.execute(arguments: [f, oldSort, groupID]) }
+      try deleteFacets(oldFacets, sortMs: oldSort, groupID: groupID)
       try insertFacets(facets.sorted(), sortMs: newSort, groupID: groupID)
     } else if facets.count > oldFacets.count {
       try insertFacets(facets.subtracting(oldFacets).sorted(), sortMs: newSort, groupID: groupID)
     }
-    try db.cachedStatement(
-      sql:
-        "UPDATE grp SET preferredEntryID = ?, sortDate = ?, memberCount = ?, facets = ? WHERE id = ?"
-    ).execute(
-      arguments: [
-        preferred, newSort, memberCount + 1,
-        facets.sorted().joined(separator: String(Self.facetSeparator)), groupID,
-      ])
+    try updateGroup(
+      groupID, preferred: preferred, sortMs: newSort, memberCount: memberCount + 1,
+      facets: facets.sorted())
     if memberCount == 1 { bump("mergedGroups") }
   }
 
@@ -922,15 +939,9 @@ struct Ingest {
       arguments: [groupID])
     let oldSort: Int64 = old?["sortDate"] ?? 0
     let oldCount: Int = old?["memberCount"] ?? 0
-    let oldFacets: [String] =
-      (old?["facets"] as String?).map {
-        $0.split(separator: Self.facetSeparator, omittingEmptySubsequences: false).map(
-          String.init)
-      } ?? []
-    let deleteFacet = try db.cachedStatement(
-      sql: "DELETE FROM group_facet WHERE facet = ? AND sortDate = ? AND groupID = ?")
+    let oldFacets: [String] = (old?["facets"] as String?).map(Self.decodeFacets) ?? []
     if members.isEmpty {
-      for f in oldFacets { try deleteFacet.execute(arguments: [f, oldSort, groupID]) }
+      try deleteFacets(oldFacets, sortMs: oldSort, groupID: groupID)
       if old != nil {
         try db.execute(sql: "DELETE FROM grp WHERE id = ?", arguments: [groupID])
         bump("groups", by: -1)
@@ -947,15 +958,13 @@ struct Ingest {
         facetList(sourceID: sid, language: m["language"], categories: try categories(of: sid)))
     }
     let facets = facetSet.sorted()
-    let joined = facets.joined(separator: String(Self.facetSeparator))
     if oldSort != sortMs || oldFacets != facets {
-      for f in oldFacets { try deleteFacet.execute(arguments: [f, oldSort, groupID]) }
+      try deleteFacets(oldFacets, sortMs: oldSort, groupID: groupID)
       try insertFacets(facets, sortMs: sortMs, groupID: groupID)
     }
-    try db.cachedStatement(
-      sql:
-        "UPDATE grp SET preferredEntryID = ?, sortDate = ?, memberCount = ?, facets = ? WHERE id = ?"
-    ).execute(arguments: [preferred["id"], sortMs, members.count, joined, groupID])
+    try updateGroup(
+      groupID, preferred: preferred["id"], sortMs: sortMs, memberCount: members.count,
+      facets: facets)
     if oldCount <= 1 && members.count > 1 { bump("mergedGroups") }
     if oldCount > 1 && members.count <= 1 { bump("mergedGroups", by: -1) }
   }
