@@ -38,6 +38,8 @@ let package = Package(
       dependencies: [
         "FeedModel",
         .product(name: "GRDB", package: "GRDB.swift"),
+        // GRDB's own SQLite module: ingest's hot statements use the C API (RawStatement.swift).
+        .product(name: "GRDBSQLite", package: "GRDB.swift"),
         .product(name: "Crypto", package: "swift-crypto"),
       ]
     ),
@@ -95,6 +97,7 @@ let package = Package(
       dependencies: [
         "CLibXML2", "FeedModel", "FeedParser", "FeedStore", "Publisher", "Server", "Crawler",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "NIOCore", package: "swift-nio"),

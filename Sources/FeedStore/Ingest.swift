@@ -40,9 +40,13 @@ struct PreparedEntry: Sendable {
   var contentHash: String
   var fullHash: String
   var extra: Data?
-  /// The entry's language tag, else its feed's; the source's configured one is the fallback,
-  /// applied in the transaction (`language(sourceLanguage:)`).
-  var languageTag: String?
+  /// Whether the entry or its feed has a language tag; the source's configured one is the
+  /// fallback, applied in the transaction (`language(sourceLanguage:)`).
+  var hasLanguageTag: Bool
+  /// The primary subtag of the entry's (else its feed's) language tag.
+  var primaryTag: String?
+  /// Whether `guid` can be published as the entry's Atom id as it is.
+  var guidIsURI: Bool
 
   /// The identity key of an entry under a key mode (see `SQLiteFeedStore.keyMode`).
   static func key(mode: Int, guid: String?, canonical: String?, link: String?, idHash: String)
@@ -60,9 +64,10 @@ struct PreparedEntry: Sendable {
   /// What makes two items with one key "clearly different stories".
   var signature: String { normTitle + "\u{1}" + (canonical ?? link ?? "") }
 
-  /// The primary language subtag stored for the entry.
+  /// The primary language subtag stored for the entry; `sourceLanguage` is
+  /// `primaryLanguage(source.language)`, computed once per crawl result.
   func language(sourceLanguage: String?) -> String? {
-    primaryLanguage(languageTag ?? sourceLanguage)
+    hasLanguageTag ? primaryTag : sourceLanguage
   }
 
   /// The encoder of `extra`: sorted keys, so equal values give equal bytes (the bytes go into
@@ -115,7 +120,10 @@ struct PreparedEntry: Sendable {
       FieldHash.of(entry.language), FieldHash.of(extra),
     ])
     self.extra = extra
-    languageTag = entry.language ?? feedLanguage
+    let languageTag = entry.language ?? feedLanguage
+    hasLanguageTag = languageTag != nil
+    primaryTag = primaryLanguage(languageTag)
+    guidIsURI = guid.map(isAbsoluteURI) ?? false
   }
 
   /// Prepares a feed's entries, split over the processor's cores when there are enough of them
@@ -301,11 +309,11 @@ struct Ingest {
   {
     guard
       let row = try Row.fetchOne(
-        db,
-        sql: """
-          SELECT etag, lastModified, bodyHash, consecutiveFailures, failingSince, lastSuccess,
-            gone, language, keyMode, entryCount FROM source WHERE id = ?
-          """, arguments: [outcome.sourceID])
+        db.cachedStatement(
+          sql: """
+            SELECT etag, lastModified, bodyHash, consecutiveFailures, failingSince, lastSuccess,
+              gone, language, keyMode, entryCount FROM source WHERE id = ?
+            """), arguments: [outcome.sourceID])
     else { throw FeedStoreError.unknownSource(outcome.sourceID) }
     let at = outcome.attemptedAt.timeIntervalSince1970
     var etag: String? = row["etag"]
@@ -341,12 +349,13 @@ struct Ingest {
       gone = true
     }
     let lastError = outcome.error ?? (outcome.result == .gone ? "410 Gone" : nil)
-    try db.execute(
+    try db.cachedStatement(
       sql: """
         UPDATE source SET etag = ?, lastModified = ?, bodyHash = ?, lastAttempt = ?,
           lastSuccess = ?, httpStatus = ?, consecutiveFailures = ?, lastError = ?,
           failingSince = ?, nextDue = ?, movedTo = ?, gone = ? WHERE id = ?
-        """,
+        """
+    ).execute(
       arguments: [
         etag, lastModified, bodyHash, at, lastSuccess, outcome.httpStatus, failures, lastError,
         failingSince, outcome.nextDue.timeIntervalSince1970, outcome.movedTo, gone,
@@ -355,18 +364,19 @@ struct Ingest {
     var report = IngestReport()
     if let feed {
       let author = feed.authors.first.flatMap { $0.name ?? $0.email }
-      try db.execute(
+      try db.cachedStatement(
         sql: """
           UPDATE source SET feedID = ?, feedTitle = ?, feedLink = ?, feedUpdated = ?, feedIcon = ?,
             feedRights = ?, feedAuthor = ?, feedLanguage = ? WHERE id = ?
-          """,
+          """
+      ).execute(
         arguments: [
           feed.id, feed.title, feed.link, feed.updated?.timeIntervalSince1970,
           feed.icon ?? feed.logo, feed.rights, author, feed.language, outcome.sourceID,
         ])
       report = try ingestEntries(
         prepared, sourceID: outcome.sourceID, mode: row["keyMode"], entryCount: row["entryCount"],
-        sourceLanguage: row["language"], at: outcome.attemptedAt)
+        sourceLanguage: primaryLanguage(row["language"] as String?), at: outcome.attemptedAt)
     }
     bump("changeToken")
     try flushDeltas()
@@ -429,7 +439,6 @@ struct Ingest {
     var fresh: [Int] = []
     let atSeconds = at.timeIntervalSince1970
     for i in prepared.indices {
-      let p = prepared[i]
       if !seen.insert(keys[i]).inserted {
         report.unchanged += 1
         continue
@@ -438,10 +447,11 @@ struct Ingest {
         fresh.append(i)
         continue
       }
-      if ex.fullHash == p.fullHash {
+      if ex.fullHash == prepared[i].fullHash {
         report.unchanged += 1
         continue
       }
+      let p = prepared[i]
       let contentChanged = ex.contentHash != p.contentHash
       var contentUpdated = ex.contentUpdated
       if contentChanged {
@@ -471,11 +481,11 @@ struct Ingest {
           db.cachedStatement(sql: "SELECT 1 FROM tombstone WHERE sourceID = ? LIMIT 1"),
           arguments: [sourceID]) != nil
       if hasTombstones {
-        let removed = try Set(
-          fetchIn(
-            "SELECT key FROM tombstone WHERE sourceID = ? AND key IN", before: [sourceID],
-            fresh.map { keys[$0] }
-          ).map { $0[0] as String })
+        var removed = Set<String>()
+        try fetchIn(
+          "SELECT key FROM tombstone WHERE sourceID = ? AND key IN", before: [sourceID],
+          fresh.map { keys[$0] }
+        ) { removed.insert($0.string(0)) }
         let before = fresh.count
         fresh.removeAll { removed.contains(keys[$0]) }
         report.suppressed += before - fresh.count
@@ -483,27 +493,29 @@ struct Ingest {
       let atomIDs = fresh.map {
         Self.atomID(prepared[$0], key: keys[$0], mode: mode, sourceID: sourceID)
       }
-      let taken = try Set(
-        fetchIn("SELECT atomID FROM entry WHERE atomID IN", atomIDs).map { $0[0] as String })
+      var taken = Set<String>()
+      try fetchIn("SELECT atomID FROM entry WHERE atomID IN", atomIDs) {
+        taken.insert($0.string(0))
+      }
       var canonicalGroups: [String: Int64] = [:]
       let canonicals = fresh.compactMap { prepared[$0].canonical }
       if !canonicals.isEmpty {
-        for row in try fetchIn(
+        try fetchIn(
           """
           SELECT canonicalURL, groupID FROM entry
           WHERE canonicalURL IS NOT NULL AND sourceID <> ? AND canonicalURL IN
-          """, before: [sourceID], canonicals)
-        {
-          let url: String = row[0]
-          if canonicalGroups[url] == nil { canonicalGroups[url] = row[1] }
+          """, before: [sourceID], canonicals
+        ) { row in
+          let url = row.string(0)
+          if canonicalGroups[url] == nil { canonicalGroups[url] = row.int64(1) }
         }
       }
       for (n, i) in fresh.enumerated() {
-        let p = prepared[i]
         let joined = try insert(
-          p, key: keys[i], atomID: atomIDs[n], atomIDTaken: taken.contains(atomIDs[n]),
-          canonicalGroup: p.canonical.flatMap { canonicalGroups[$0] }, sourceID: sourceID,
-          language: p.language(sourceLanguage: sourceLanguage), at: at)
+          prepared[i], key: keys[i], atomID: atomIDs[n], atomIDTaken: taken.contains(atomIDs[n]),
+          canonicalGroup: prepared[i].canonical.flatMap { canonicalGroups[$0] },
+          sourceID: sourceID, language: prepared[i].language(sourceLanguage: sourceLanguage),
+          at: at)
         if joined { report.joinedGroups += 1 }
         report.inserted += 1
         count += 1
@@ -513,23 +525,23 @@ struct Ingest {
     // Retention: age first, then count.
     let cutoff = milliseconds(at.addingTimeInterval(-options.maxAge))
     let old = try Int64.fetchAll(
-      db, sql: "SELECT id FROM entry WHERE sourceID = ? AND sortDate < ?",
+      db.cachedStatement(sql: "SELECT id FROM entry WHERE sourceID = ? AND sortDate < ?"),
       arguments: [sourceID, cutoff])
     for id in old { try remove(entryID: id, mode: mode, at: atSeconds) }
     count -= old.count
     report.expired += old.count
     if count > options.maxEntriesPerSource {
       let excess = try Int64.fetchAll(
-        db,
-        sql: "SELECT id FROM entry WHERE sourceID = ? ORDER BY sortDate ASC, id ASC LIMIT ?",
+        db.cachedStatement(
+          sql: "SELECT id FROM entry WHERE sourceID = ? ORDER BY sortDate ASC, id ASC LIMIT ?"),
         arguments: [sourceID, count - options.maxEntriesPerSource])
       for id in excess { try remove(entryID: id, mode: mode, at: atSeconds) }
       count -= excess.count
       report.expired += excess.count
     }
     if count != initialCount {
-      try db.execute(
-        sql: "UPDATE source SET entryCount = ? WHERE id = ?", arguments: [count, sourceID])
+      try db.cachedStatement(sql: "UPDATE source SET entryCount = ? WHERE id = ?").execute(
+        arguments: [count, sourceID])
     }
     return report
   }
@@ -550,16 +562,17 @@ struct Ingest {
   /// The stored rows of a source under `keys`, aligned with `keys` (nil: not stored).
   private func lookup(sourceID: String, keys: [String]) throws -> [ExistingRow?] {
     var found: [String: ExistingRow] = [:]
-    for row in try fetchIn(
+    try fetchIn(
       """
       SELECT key, id, groupID, sortDate, language, simhash, tokenCount, normTitle, canonicalURL,
         contentHash, fullHash, contentUpdated, updated FROM entry WHERE sourceID = ? AND key IN
-      """, before: [sourceID], keys)
-    {
-      found[row[0]] = ExistingRow(
-        id: row[1], groupID: row[2], sortDate: row[3], language: row[4], simhash: row[5],
-        tokenCount: row[6], normTitle: row[7], canonical: row[8], contentHash: row[9],
-        fullHash: row[10], contentUpdated: row[11], updated: row[12])
+      """, before: [sourceID], keys
+    ) { row in
+      found[row.string(0)] = ExistingRow(
+        id: row.int64(1), groupID: row.int64(2), sortDate: row.int64(3),
+        language: row.optionalString(4), simhash: row.int64(5), tokenCount: row.int(6),
+        normTitle: row.string(7), canonical: row.optionalString(8), contentHash: row.string(9),
+        fullHash: row.string(10), contentUpdated: row.double(11), updated: row.optionalDouble(12))
     }
     return keys.map { found[$0] }
   }
@@ -569,24 +582,30 @@ struct Ingest {
   static let inList = " (" + Array(repeating: "?", count: inListSize).joined(separator: ", ") + ")"
 
   /// Runs `sql`, which ends with `IN`, with `(?, …)` appended, over `values` in chunks of
-  /// `inListSize`: a feed's lookups become a few statements, each compiled once and cached
-  /// whatever the feed's size (a short last chunk is padded with NULL, which matches nothing).
+  /// `inListSize`, calling `row` on each result row: a feed's lookups become a few statements,
+  /// each compiled once and cached whatever the feed's size (a short last chunk is padded with
+  /// NULL, which matches nothing). `before` binds the parameters ahead of the list.
   private func fetchIn(
-    _ sql: String, before: [DatabaseValueConvertible?] = [], _ values: [String]
-  ) throws -> [Row] {
-    let statement = try db.cachedStatement(sql: sql + Self.inList)
-    var rows: [Row] = []
+    _ sql: String, before: [String] = [], _ values: [String],
+    _ row: (RawStatement) throws -> Void
+  ) throws {
+    let statement = try RawStatement(db, sql + Self.inList)
     var start = 0
     while start < values.count {
       let end = min(start + Self.inListSize, values.count)
-      var arguments = before
-      arguments.reserveCapacity(before.count + Self.inListSize)
-      for v in values[start..<end] { arguments.append(v) }
-      for _ in end..<(start + Self.inListSize) { arguments.append(nil) }
-      rows += try Row.fetchAll(statement, arguments: StatementArguments(arguments))
+      var index: Int32 = 1
+      for v in before {
+        try statement.bind(index, v)
+        index += 1
+      }
+      for i in start..<(start + Self.inListSize) {
+        try statement.bind(index, i < end ? values[i] : nil)
+        index += 1
+      }
+      while try statement.step() { try row(statement) }
+      statement.reset()
       start = end
     }
-    return rows
   }
 
   /// Re-keys a source's stored entries after its key mode was raised. A row whose new key is
@@ -614,7 +633,8 @@ struct Ingest {
   private mutating func allocateID() throws -> Int64 {
     if nextID == nil {
       guard
-        let value = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'nextEntryID'")
+        let value = try Int64.fetchOne(
+          db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'nextEntryID'"))
       else { throw FeedStoreError.corrupt("meta.nextEntryID missing") }
       nextID = value
     }
@@ -634,7 +654,7 @@ struct Ingest {
   /// The published id of a new entry: its own id when that is an absolute URI and ids are its
   /// key, else one derived from its source and key.
   static func atomID(_ p: PreparedEntry, key: String, mode: Int, sourceID: String) -> String {
-    if mode == 0, let guid = p.guid, isAbsoluteURI(guid) { return guid }
+    if mode == 0, let guid = p.guid, p.guidIsURI { return guid }
     return "urn:clusterwire:\(sourceID):\(sha256Hex(key).prefix(32))"
   }
 
@@ -663,32 +683,56 @@ struct Ingest {
       let facets = facetList(
         sourceID: sourceID, language: language, categories: try categories(of: sourceID)
       ).sorted()
-      try db.cachedStatement(
-        sql:
-          "INSERT INTO grp (id, preferredEntryID, sortDate, memberCount, facets) VALUES (?, ?, ?, 1, ?)"
-      ).execute(arguments: [id, id, sortMs, Self.encodeFacets(facets)])
+      let group = try RawStatement(
+        db,
+        "INSERT INTO grp (id, preferredEntryID, sortDate, memberCount, facets) VALUES (?, ?, ?, 1, ?)"
+      )
+      try group.bind(1, id)
+      try group.bind(2, id)
+      try group.bind(3, sortMs)
+      try group.bind(4, Self.encodeFacets(facets))
+      try group.execute()
       try insertFacets(facets, sortMs: sortMs, groupID: id)
       bump("groups")
     }
     let e = p.entry
-    try db.cachedStatement(
-      sql: """
-        INSERT INTO entry (id, sourceID, key, groupID, sortDate, firstSeen, contentUpdated, language,
-          simhash, tokenCount, normTitle, canonicalURL, idHash, contentHash, fullHash, atomID, guid,
-          link, title, published, updated, entryLanguage, summaryType, contentType, extra, summary,
-          content)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """
-    ).execute(
-      arguments: [
-        id, sourceID, key, groupID, sortMs, at.timeIntervalSince1970,
-        (e.updated ?? e.published ?? at).timeIntervalSince1970, language,
-        Int64(bitPattern: p.fingerprint.simhash), p.fingerprint.tokenCount, p.normTitle,
-        p.canonical, p.idHash, p.contentHash, p.fullHash, atomID, p.guid, e.link, e.title,
-        e.published?.timeIntervalSince1970, e.updated?.timeIntervalSince1970, e.language,
-        e.summary.map { $0.type == .html ? 1 : 0 }, e.content.map { $0.type == .html ? 1 : 0 },
-        p.extra, e.summary?.value, e.content?.value,
-      ])
+    let row = try RawStatement(
+      db,
+      """
+      INSERT INTO entry (id, sourceID, key, groupID, sortDate, firstSeen, contentUpdated, language,
+        simhash, tokenCount, normTitle, canonicalURL, idHash, contentHash, fullHash, atomID, guid,
+        link, title, published, updated, entryLanguage, summaryType, contentType, extra, summary,
+        content)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      """)
+    try row.bind(1, id)
+    try row.bind(2, sourceID)
+    try row.bind(3, key)
+    try row.bind(4, groupID)
+    try row.bind(5, sortMs)
+    try row.bind(6, at.timeIntervalSince1970)
+    try row.bind(7, (e.updated ?? e.published ?? at).timeIntervalSince1970)
+    try row.bind(8, language)
+    try row.bind(9, Int64(bitPattern: p.fingerprint.simhash))
+    try row.bind(10, p.fingerprint.tokenCount)
+    try row.bind(11, p.normTitle)
+    try row.bind(12, p.canonical)
+    try row.bind(13, p.idHash)
+    try row.bind(14, p.contentHash)
+    try row.bind(15, p.fullHash)
+    try row.bind(16, atomID)
+    try row.bind(17, p.guid)
+    try row.bind(18, e.link)
+    try row.bind(19, e.title)
+    try row.bind(20, e.published?.timeIntervalSince1970)
+    try row.bind(21, e.updated?.timeIntervalSince1970)
+    try row.bind(22, e.language)
+    try row.bind(23, e.summary.map { Int64($0.type == .html ? 1 : 0) })
+    try row.bind(24, e.content.map { Int64($0.type == .html ? 1 : 0) })
+    try row.bind(25, p.extra)
+    try row.bind(26, e.summary?.value)
+    try row.bind(27, e.content?.value)
+    try row.execute()
     if p.fingerprint.tokenCount > 0 {
       try indexNearDuplicate(id: id, simhash: p.fingerprint.simhash, sortMs: sortMs)
     }
@@ -756,33 +800,55 @@ struct Ingest {
   private func updateGroup(
     _ groupID: Int64, preferred: Int64, sortMs: Int64, memberCount: Int, facets: [String]
   ) throws {
-    try db.cachedStatement(
-      sql:
-        "UPDATE grp SET preferredEntryID = ?, sortDate = ?, memberCount = ?, facets = ? WHERE id = ?"
-    ).execute(arguments: [preferred, sortMs, memberCount, Self.encodeFacets(facets), groupID])
+    let update = try RawStatement(
+      db,
+      "UPDATE grp SET preferredEntryID = ?, sortDate = ?, memberCount = ?, facets = ? WHERE id = ?")
+    try update.bind(1, preferred)
+    try update.bind(2, sortMs)
+    try update.bind(3, memberCount)
+    try update.bind(4, Self.encodeFacets(facets))
+    try update.bind(5, groupID)
+    try update.execute()
+  }
+
+  /// The multi-row `group_facet` insert for `count` facets (one statement per group).
+  static func facetInsertSQL(count: Int) -> String {
+    if count < facetInsertSQLs.count { return facetInsertSQLs[count] }
+    let values = Array(repeating: "(?, ?, ?)", count: count).joined(separator: ", ")
+    return "INSERT OR IGNORE INTO group_facet (facet, sortDate, groupID) VALUES \(values)"
+  }
+
+  private static let facetInsertSQLs: [String] = (0..<16).map { count in
+    let values = Array(repeating: "(?, ?, ?)", count: count).joined(separator: ", ")
+    return "INSERT OR IGNORE INTO group_facet (facet, sortDate, groupID) VALUES \(values)"
   }
 
   private func insertFacets(_ facets: [String], sortMs: Int64, groupID: Int64) throws {
     guard !facets.isEmpty else { return }
-    let values = Array(repeating: "(?, ?, ?)", count: facets.count).joined(separator: ", ")
-    var arguments: [DatabaseValueConvertible?] = []
-    arguments.reserveCapacity(facets.count * 3)
-    for f in facets { arguments += [f, sortMs, groupID] }
-    try db.cachedStatement(
-      sql: "INSERT OR IGNORE INTO group_facet (facet, sortDate, groupID) VALUES \(values)"
-    ).execute(arguments: StatementArguments(arguments))
+    let insert = try RawStatement(db, Self.facetInsertSQL(count: facets.count))
+    var index: Int32 = 1
+    for f in facets {
+      try insert.bind(index, f)
+      try insert.bind(index + 1, sortMs)
+      try insert.bind(index + 2, groupID)
+      index += 3
+    }
+    try insert.execute()
   }
 
   private func indexNearDuplicate(id: Int64, simhash: UInt64, sortMs: Int64) throws {
     let bucket = sortMs / NearDuplicateIndex.bucketMilliseconds
-    let keys = NearDuplicateIndex.bandKeys(simhash)
-    try db.cachedStatement(
-      sql:
-        "INSERT INTO near_dup (bucket, band, entryID) VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?), (?, ?, ?)"
-    ).execute(
-      arguments: [
-        bucket, keys[0], id, bucket, keys[1], id, bucket, keys[2], id, bucket, keys[3], id,
-      ])
+    let insert = try RawStatement(
+      db,
+      "INSERT INTO near_dup (bucket, band, entryID) VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?), (?, ?, ?)"
+    )
+    for band in 0..<NearDuplicateIndex.bands {
+      let index = Int32(band * 3)
+      try insert.bind(index + 1, bucket)
+      try insert.bind(index + 2, NearDuplicateIndex.bandKey(simhash, band: band))
+      try insert.bind(index + 3, id)
+    }
+    try insert.execute()
   }
 
   private func unindexNearDuplicate(id: Int64, simhash: UInt64, sortMs: Int64) throws {
@@ -818,28 +884,34 @@ struct Ingest {
     guard p.fingerprint.tokenCount > 0 else { return nil }
     let window = Int64(options.duplicateWindow * 1000)
     let buckets = NearDuplicateIndex.buckets(around: sortMs, window: window)
-    let stmt = try db.cachedStatement(sql: Self.nearDuplicateSQL(bucketCount: buckets.count))
-    var arguments: [DatabaseValueConvertible?] = buckets.map { $0 }
-    arguments += NearDuplicateIndex.bandKeys(p.fingerprint.simhash).map { $0 }
-    arguments += [sourceID, sortMs - window, sortMs + window]
-    let rows = try Row.fetchAll(stmt, arguments: StatementArguments(arguments))
-    var best: (distance: Int, group: Int64)?
-    for row in rows {
-      let other: String = row[1]
-      if other == sourceID { continue }
-      let simhash = UInt64(bitPattern: row[2] as Int64)
-      // Most band hits are chance collisions of 16 bits: reject them before splitting titles.
-      if StoryMatching.hamming(simhash, p.fingerprint.simhash) > StoryMatching.maxDistanceLong {
-        continue
-      }
-      let normTitle: String = row[4]
-      let candidate = StoryMatching.Fingerprint(
-        titleTokens: normTitle.split(separator: " ").map(String.init), simhash: simhash,
-        tokenCount: row[3])
-      guard StoryMatching.sameStory(p.fingerprint, candidate) else { continue }
-      let d = StoryMatching.hamming(simhash, p.fingerprint.simhash)
-      if best == nil || d < best!.distance { best = (d, row[0]) }
+    let query = try RawStatement(db, Self.nearDuplicateSQL(bucketCount: buckets.count))
+    var index: Int32 = 1
+    for bucket in buckets {
+      try query.bind(index, bucket)
+      index += 1
     }
+    for band in 0..<NearDuplicateIndex.bands {
+      try query.bind(index, NearDuplicateIndex.bandKey(p.fingerprint.simhash, band: band))
+      index += 1
+    }
+    try query.bind(index, sourceID)
+    try query.bind(index + 1, sortMs - window)
+    try query.bind(index + 2, sortMs + window)
+    var best: (distance: Int, group: Int64)?
+    while try query.step() {
+      // (The query already excludes this source's own entries.)
+      let simhash = UInt64(bitPattern: query.int64(2))
+      let d = StoryMatching.hamming(simhash, p.fingerprint.simhash)
+      // Most band hits are chance collisions of 16 bits: reject them before splitting titles.
+      if d > StoryMatching.maxDistanceLong { continue }
+      if let best, best.distance <= d { continue }
+      let candidate = StoryMatching.Fingerprint(
+        titleTokens: query.string(4).split(separator: " ").map(String.init), simhash: simhash,
+        tokenCount: query.int(3))
+      guard StoryMatching.sameStory(p.fingerprint, candidate) else { continue }
+      best = (d, query.int64(0))
+    }
+    query.reset()
     return best?.group
   }
 
@@ -848,11 +920,11 @@ struct Ingest {
   private mutating func remove(entryID: Int64, mode: Int, at: Double) throws {
     guard
       let row = try Row.fetchOne(
-        db,
-        sql: """
-          SELECT sourceID, key, groupID, guid, link, canonicalURL, idHash, simhash, tokenCount,
-            sortDate FROM entry WHERE id = ?
-          """,
+        db.cachedStatement(
+          sql: """
+            SELECT sourceID, key, groupID, guid, link, canonicalURL, idHash, simhash, tokenCount,
+              sortDate FROM entry WHERE id = ?
+            """),
         arguments: [entryID])
     else { return }
     let sourceID: String = row["sourceID"]
@@ -885,29 +957,30 @@ struct Ingest {
     groupID: Int64, entryID: Int64, sourceID: String, language: String?, sortMs: Int64,
     firstSeen: Double
   ) throws {
-    guard
-      let g = try Row.fetchOne(
-        db.cachedStatement(
-          sql: """
-            SELECT g.preferredEntryID, g.sortDate, g.memberCount, g.facets, s.priority,
-              e.firstSeen
-            FROM grp g JOIN entry e ON e.id = g.preferredEntryID JOIN source s ON s.id = e.sourceID
-            WHERE g.id = ?
-            """), arguments: [groupID])
-    else {
+    let g = try RawStatement(
+      db,
+      """
+      SELECT g.preferredEntryID, g.sortDate, g.memberCount, g.facets, s.priority, e.firstSeen
+      FROM grp g JOIN entry e ON e.id = g.preferredEntryID JOIN source s ON s.id = e.sourceID
+      WHERE g.id = ?
+      """)
+    try g.bind(1, groupID)
+    guard try g.step() else {
       try refreshGroup(groupID)
       return
     }
-    let oldSort: Int64 = g[1]
-    let memberCount: Int = g[2]
-    let oldFacets = Set(Self.decodeFacets(g[3]))
+    let oldPreferred = g.int64(0)
+    let oldSort = g.int64(1)
+    let memberCount = g.int(2)
+    let oldFacets = Set(Self.decodeFacets(g.string(3)))
+    let preferredPriority = g.int(4)
+    let preferredFirstSeen = g.double(5)
+    g.reset()
     let priority = try self.priority(of: sourceID)
-    let preferredPriority: Int = g[4]
-    let preferredFirstSeen: Double = g[5]
     let wins =
       priority > preferredPriority
       || (priority == preferredPriority && firstSeen < preferredFirstSeen)
-    let preferred: Int64 = wins ? entryID : g[0]
+    let preferred = wins ? entryID : oldPreferred
     let newSort = wins ? sortMs : oldSort
     let facets = oldFacets.union(
       facetList(sourceID: sourceID, language: language, categories: try categories(of: sourceID)))
@@ -943,7 +1016,7 @@ struct Ingest {
     if members.isEmpty {
       try deleteFacets(oldFacets, sortMs: oldSort, groupID: groupID)
       if old != nil {
-        try db.execute(sql: "DELETE FROM grp WHERE id = ?", arguments: [groupID])
+        try db.cachedStatement(sql: "DELETE FROM grp WHERE id = ?").execute(arguments: [groupID])
         bump("groups", by: -1)
         if oldCount > 1 { bump("mergedGroups", by: -1) }
       }

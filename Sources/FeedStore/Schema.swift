@@ -173,7 +173,12 @@ enum NearDuplicateIndex {
   /// The four `near_dup.band` values of a SimHash: band number in the high bits, its 16 bits
   /// in the low ones.
   static func bandKeys(_ simhash: UInt64) -> [Int64] {
-    (0..<bands).map { Int64($0) << 16 | Int64((simhash >> (UInt64($0) * 16)) & 0xFFFF) }
+    (0..<bands).map { bandKey(simhash, band: $0) }
+  }
+
+  /// The `near_dup.band` value of one band of a SimHash.
+  @inline(__always) static func bandKey(_ simhash: UInt64, band: Int) -> Int64 {
+    Int64(band) << 16 | Int64((simhash >> (UInt64(band) * 16)) & 0xFFFF)
   }
 
   /// The buckets holding every sort date within `window` milliseconds of `sortMs`.
