@@ -53,19 +53,12 @@ struct StoreBench: AsyncParsableCommand {
         print("  not parsed (\(n)): \(why)")
       }
       if !feeds.isEmpty {
-        for n in Set([1, inFlight]).sorted() {
-          try await ingestBench(
-            "standard corpus (FeedParser)", feeds, inFlight: n,
-            path: dir.appendingPathComponent("corpus-\(n).sqlite"), options: keepAll)
-        }
+        try await ingestAndFloor("standard corpus (FeedParser)", feeds, "corpus", dir, keepAll)
       }
     }
     let synthetic = Synthetic.corpusLike(files: 200, seed: 1)
-    for n in Set([1, inFlight]).sorted() {
-      try await ingestBench(
-        "synthetic corpus-shaped feeds (store only)", synthetic, inFlight: n,
-        path: dir.appendingPathComponent("synthetic-\(n).sqlite"), options: keepAll)
-    }
+    try await ingestAndFloor(
+      "synthetic corpus-shaped feeds (store only)", synthetic, "synthetic", dir, keepAll)
 
     if big > 0 { try await bigBench(dir.appendingPathComponent("big.sqlite")) }
     var usage = rusage()
@@ -73,16 +66,48 @@ struct StoreBench: AsyncParsableCommand {
     print("peak RSS of the whole run: \(usage.ru_maxrss / 1024) MB")
   }
 
-  /// Ingests `feeds`, one crawl result (= one transaction) per feed, `inFlight` at a time.
-  func ingestBench(
-    _ label: String, _ feeds: [Feed], inFlight: Int, path: URL, options: StoreOptions
+  /// Ingests `feeds` one after another and `inFlight` at a time, then measures the raw SQLite
+  /// limit (`StoreFloor`) on the rows the first ingest wrote, and prints ingest / limit.
+  func ingestAndFloor(
+    _ label: String, _ feeds: [Feed], _ name: String, _ dir: URL, _ options: StoreOptions
   ) async throws {
-    let store = try SQLiteFeedStore(path: path.path, options: options)
-    let defs = feeds.indices.map {
+    let defs = sourceDefinitions(feeds.count)
+    var seconds: [Int: Double] = [:]
+    for n in Set([1, inFlight]).sorted() {
+      seconds[n] = try await ingestBench(
+        label, feeds, inFlight: n, path: dir.appendingPathComponent("\(name)-\(n).sqlite"),
+        options: options)
+    }
+    let entries = feeds.reduce(0) { $0 + $1.entries.count }
+    let floors = try await StoreFloor.measure(
+      ingested: dir.appendingPathComponent("\(name)-1.sqlite"),
+      path: dir.appendingPathComponent("\(name)-floor.sqlite"), sources: defs)
+    print("  raw SQLite limit: the same rows copied by SQLite itself, one transaction per feed:")
+    for (layout, floor) in floors {
+      let ratios = seconds.keys.sorted().map { "\($0) in flight \(fmt(seconds[$0]! / floor))×" }
+      print(
+        """
+            \(layout.rawValue): \(fmt(floor)) s = \(Int(Double(entries) / floor)) entries/s\
+        \(layout == .full ? "; ingest time / this limit: " + ratios.joined(separator: ", ") : "")
+        """)
+    }
+  }
+
+  func sourceDefinitions(_ count: Int) -> [SourceDefinition] {
+    (0..<count).map {
       SourceDefinition(
         id: "feed-\($0)", url: "https://feed\($0).example/rss", categories: ["c\($0 % 7)"],
         priority: $0 % 3)
     }
+  }
+
+  /// Ingests `feeds`, one crawl result (= one transaction) per feed, `inFlight` at a time;
+  /// returns the first (all new) pass's wall seconds.
+  func ingestBench(
+    _ label: String, _ feeds: [Feed], inFlight: Int, path: URL, options: StoreOptions
+  ) async throws -> Double {
+    let store = try SQLiteFeedStore(path: path.path, options: options)
+    let defs = sourceDefinitions(feeds.count)
     try await store.syncSources(defs)
     let entries = feeds.reduce(0) { $0 + $1.entries.count }
     let now = Date()
@@ -141,6 +166,7 @@ struct StoreBench: AsyncParsableCommand {
       \(Int(Double(entries) / again.seconds)) entries/s; \(fmt(again.cpu)) s CPU
       """)
     try await store.close()
+    return first.seconds
   }
 
   func bigBench(_ path: URL) async throws {
