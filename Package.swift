@@ -21,6 +21,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
     // Already in the graph through AsyncHTTPClient; named for the crawler's decompression errors.
     .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.20.0"),
+    // Already in the graph through AsyncHTTPClient; named for the crawler's TLS error reasons.
+    .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.27.0"),
     // Already in the graph through AsyncHTTPClient (swift-certificates); SHA-256 for published ids.
     .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
   ],
@@ -61,6 +63,7 @@ let package = Package(
         .product(name: "NIOHTTP1", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTPCompression", package: "swift-nio-extras"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
       ]
     ),
     .target(
@@ -134,6 +137,7 @@ let package = Package(
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
       ],
       exclude: ["Fixtures"]
     ),

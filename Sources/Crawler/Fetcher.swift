@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTPCompression
 import NIOPosix
+import NIOSSL
 
 /// What the network (or the file system) said about one source, before any parsing.
 struct RawFetch: Sendable {
@@ -210,6 +211,14 @@ struct Fetcher: Sendable {
       + "application/json;q=0.5, text/html;q=0.2, */*;q=0.1"
   }
 
+  /// The reason token of a BoringSSL error stack (`CERTIFICATE_VERIFY_FAILED`,
+  /// `WRONG_VERSION_NUMBER`…), without the library's source paths that its description carries.
+  static func boringSSLReason(_ error: BoringSSLError) -> String {
+    let text = "\(error)"
+    guard let range = text.range(of: "OPENSSL_internal:") else { return text }
+    return String(text[range.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "_" })
+  }
+
   /// Turns transport errors into the short reasons an admin reads in `status`.
   func describe(_ error: any Error) -> String {
     if let e = error as? HTTPClientError {
@@ -260,6 +269,28 @@ struct Fetcher: Sendable {
     }
     if error is HTTPParserError {
       return "invalid HTTP response: \(error)"
+    }
+    if let e = error as? NIOSSLError {
+      switch e {
+      case .handshakeFailed(let inner):
+        let reason = Self.boringSSLReason(inner)
+        if reason == "CERTIFICATE_VERIFY_FAILED" {
+          return "TLS certificate not trusted: not signed by a known authority, expired, or not"
+            + " yet valid"
+        }
+        let words = reason.lowercased().replacingOccurrences(of: "_", with: " ")
+        return "TLS handshake failed (\(words))"
+      case .uncleanShutdown:
+        return "TLS connection closed without a proper shutdown"
+      default:
+        return "TLS error: \(e)"
+      }
+    }
+    if let e = error as? NIOSSLExtraError, e == .failedToValidateHostname {
+      // Its description ends with what was looked for: "…: Couldn't find <host> in certificate
+      // from peer".
+      let detail = e.description.components(separatedBy: ": ").dropFirst().joined(separator: ": ")
+      return "TLS certificate is for another host" + (detail.isEmpty ? "" : " (\(detail))")
     }
     if error is CancellationError {
       return "cancelled"

@@ -4,6 +4,7 @@ import FeedParser
 import FeedStore
 import Foundation
 import Logging
+import NIOSSL
 import TestSupport
 import XCTest
 
@@ -40,17 +41,21 @@ final class Harness: Sendable {
   let client: HTTPClient
   let crawler: Crawler
 
+  /// `tls` makes the server speak HTTPS; `configure` adjusts the client's configuration (which is
+  /// otherwise exactly the daemon's, `options.httpClientConfiguration()`).
   init(
-    options: CrawlerOptions,
+    options: CrawlerOptions, tls: NIOSSLContext? = nil,
+    configure: (inout HTTPClient.Configuration) -> Void = { _ in },
     script: @escaping @Sendable (ScriptedServer.Request) -> ScriptedServer.Action
   )
     async throws
   {
-    server = ScriptedServer(script)
+    server = ScriptedServer(tls: tls, script)
     try await server.start()
     store = MemoryStore()
-    client = HTTPClient(
-      eventLoopGroupProvider: .singleton, configuration: options.httpClientConfiguration())
+    var configuration = options.httpClientConfiguration()
+    configure(&configuration)
+    client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     var logger = Logger(label: "crawler-test")
     logger.logLevel = .debug
     crawler = Crawler(store: store, options: options, logger: logger, httpClient: client)

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// A real HTTP/1.1 server on 127.0.0.1 whose every response is scripted by the test: delays,
 /// stalls mid-body, connection resets, endless bodies. It counts what it saw (requests, headers,
@@ -35,7 +36,11 @@ final class ScriptedServer: @unchecked Sendable {
   private var channel: Channel?
   private(set) var port = 0
 
-  init(_ script: @escaping @Sendable (Request) -> Action) {
+  /// Serves HTTPS with this context when set.
+  let tls: NIOSSLContext?
+
+  init(tls: NIOSSLContext? = nil, _ script: @escaping @Sendable (Request) -> Action) {
+    self.tls = tls
     self.script = script
   }
 
@@ -45,6 +50,9 @@ final class ScriptedServer: @unchecked Sendable {
       .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
       .childChannelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
+          if let tls = self.tls {
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+          }
           try channel.pipeline.syncOperations.configureHTTPServerPipeline()
           try channel.pipeline.syncOperations.addHandler(ScriptHandler(server: self))
         }
@@ -59,7 +67,9 @@ final class ScriptedServer: @unchecked Sendable {
     try? await group.shutdownGracefully()
   }
 
-  func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+  func url(_ path: String) -> String {
+    "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)\(path)"
+  }
 
   var requests: [Request] { lock.withLock { _requests } }
   var maxActive: Int { lock.withLock { _maxActive } }
