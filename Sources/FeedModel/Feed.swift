@@ -113,6 +113,9 @@ public struct Entry: Sendable, Hashable, Codable {
   public var summary: Text?
   /// Sanitised when `.html`.
   public var content: Text?
+  /// Atom out-of-line content (`<content src="…" type="…"/>`, RFC 4287 4.1.3.2): the entry's
+  /// content lives at `href` (absolute), of MIME type `type`; `content` is nil then.
+  public var contentSource: Link?
   public var authors: [Person]
   public var contributors: [Person]
   public var categories: [Category]
@@ -124,7 +127,8 @@ public struct Entry: Sendable, Hashable, Codable {
   public init(
     id: String? = nil, title: String? = nil, link: String? = nil, links: [Link] = [],
     published: Date? = nil, updated: Date? = nil, summary: Text? = nil, content: Text? = nil,
-    authors: [Person] = [], contributors: [Person] = [], categories: [Category] = [],
+    contentSource: Link? = nil, authors: [Person] = [], contributors: [Person] = [],
+    categories: [Category] = [],
     enclosures: [Enclosure] = [], source: EntrySource? = nil, language: String? = nil
   ) {
     self.id = id
@@ -135,6 +139,7 @@ public struct Entry: Sendable, Hashable, Codable {
     self.updated = updated
     self.summary = summary
     self.content = content
+    self.contentSource = contentSource
     self.authors = authors
     self.contributors = contributors
     self.categories = categories

@@ -650,7 +650,18 @@ final class FeedSAXReader {
         next = .capture
         beginCapture(.text, base: base)
         captureAttr = attribute(n, atts, "url")
-      case .aTitle, .aSummary, .aContent:
+      case .aContent:
+        if let src = attribute(n, atts, "src").flatMap(FeedSAXReader.trim) {
+          // Out-of-line content (RFC 4287 4.1.3.2): the element is empty, `type` is a MIME type.
+          if let abs = absolute(src, base: bases[Int(base)]) {
+            current.entry.contentSource = Link(
+              href: abs, type: attribute(n, atts, "type").flatMap(FeedSAXReader.trim))
+          }
+        } else {
+          next = .capture
+          beginCapture(atomTextMode(n, atts, uri), base: base)
+        }
+      case .aTitle, .aSummary:
         next = .capture
         beginCapture(atomTextMode(n, atts, uri), base: base)
       case .enclosure:
@@ -1139,7 +1150,8 @@ final class FeedSAXReader {
     }
   }
 
-  /// Entry link fallback: first alternate link, else the RSS link, else a permalink guid.
+  /// Entry link fallback: first alternate link, else the RSS link, else a permalink guid, else
+  /// Atom out-of-line content (where the story itself is).
   func finishEntry() {
     var r = current
     if r.entry.link == nil {
@@ -1149,6 +1161,8 @@ final class FeedSAXReader {
         guid.lowercased().hasPrefix("http://") || guid.lowercased().hasPrefix("https://")
       {
         r.entry.link = absolute(guid, base: docBase)
+      } else if let source = r.entry.contentSource {
+        r.entry.link = source.href
       }
     }
     raw.entries.append(r)

@@ -10,6 +10,8 @@ struct EntryExtra: Codable, Equatable {
   var categories: [Category]?
   var enclosures: [Enclosure]?
   var source: EntrySource?
+  /// Atom out-of-line content (`Entry.contentSource`).
+  var contentSource: Link?
 
   init(_ e: Entry) {
     links = e.links.isEmpty ? nil : e.links
@@ -18,11 +20,12 @@ struct EntryExtra: Codable, Equatable {
     categories = e.categories.isEmpty ? nil : e.categories
     enclosures = e.enclosures.isEmpty ? nil : e.enclosures
     source = e.source
+    contentSource = e.contentSource
   }
 
   var isEmpty: Bool {
     links == nil && authors == nil && contributors == nil && categories == nil
-      && enclosures == nil && source == nil
+      && enclosures == nil && source == nil && contentSource == nil
   }
 }
 
@@ -98,7 +101,9 @@ struct PreparedEntry: Sendable {
 
     let title = FieldHash.of(entry.title)
     let summary = FieldHash.of(entry.summary?.value)
-    let content = FieldHash.of(entry.content?.value)
+    // Out-of-line content counts as the content (its URL moving is a real change). Entries
+    // without it hash exactly as before, so no stored entry looks changed after an upgrade.
+    let content = FieldHash.of(entry.content?.value ?? entry.contentSource.map { "src:" + $0.href })
     let linkHash = FieldHash.of(canonical ?? link)
     let extraValue = EntryExtra(entry)
     let extra = extraValue.isEmpty ? nil : try encoder.encode(extraValue)

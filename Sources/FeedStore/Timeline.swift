@@ -194,7 +194,8 @@ enum Timeline {
       published: SQLiteFeedStore.date(row["published"]),
       updated: SQLiteFeedStore.date(row["updated"]),
       summary: text(row["summaryType"], row["summary"]),
-      content: text(row["contentType"], row["content"]), authors: extra?.authors ?? [],
+      content: text(row["contentType"], row["content"]), contentSource: extra?.contentSource,
+      authors: extra?.authors ?? [],
       contributors: extra?.contributors ?? [], categories: extra?.categories ?? [],
       enclosures: extra?.enclosures ?? [], source: extra?.source, language: row["entryLanguage"])
     let sortMs: Int64 = row["sortDate"]

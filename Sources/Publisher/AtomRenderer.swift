@@ -100,9 +100,19 @@ enum AtomRenderer {
     for slug in item.source.categories {
       o.open("category", [("term", slug), ("scheme", ctx.base + "categories/")], close: true)
     }
-    if let summary = e.summary { textConstruct(&o, "summary", summary) }
+    // Out-of-line content (RFC 4287 4.1.3.2): an empty `content` whose `type` must be a MIME
+    // type, and then the entry must have a summary (4.1.1.1); the title serves when it has none.
+    let outOfLine = e.content == nil ? TextTools.safeURL(e.contentSource?.href) : nil
+    if let summary = e.summary {
+      textConstruct(&o, "summary", summary)
+    } else if outOfLine != nil {
+      o.element("summary", TimelineContext.entryTitle(item), [("type", "text")])
+    }
     if let content = e.content {
       textConstruct(&o, "content", content)
+    } else if let outOfLine {
+      let type = e.contentSource?.type.flatMap { $0.contains("/") ? $0 : nil }
+      o.element("content", "", [("type", type), ("src", outOfLine)])
     } else if alternate == nil {
       // RFC 4287 4.1.1.1: an entry without an alternate link must carry content.
       o.element(

@@ -45,6 +45,11 @@ enum JSONRenderer {
       o.raw(",\"url\":")
       o.jsonString(url)
     }
+    if let external = TextTools.safeURL(e.contentSource?.href), external != e.link {
+      // Atom out-of-line content: where the story itself is.
+      o.raw(",\"external_url\":")
+      o.jsonString(external)
+    }
     o.raw(",\"title\":")
     o.jsonString(TimelineContext.entryTitle(item))
     let body = e.content ?? e.summary

@@ -121,6 +121,7 @@ struct ParseOutput: Encodable {
     var links: [Link]?
     var published, updated: String?
     var summary, content: TextOut?
+    var contentSource: Link?
     var authors, contributors: [Person]?
     var categories: [FeedModel.Category]?
     var enclosures: [Enclosure]?
@@ -164,7 +165,8 @@ struct ParseOutput: Encodable {
         published: e.published.map(rfc3339), updated: e.updated.map(rfc3339),
         summary: e.summary.map { TextOut(type: $0.type.rawValue, value: $0.value) },
         content: e.content.map { TextOut(type: $0.type.rawValue, value: $0.value) },
-        authors: e.authors.nilIfEmpty, contributors: e.contributors.nilIfEmpty,
+        contentSource: e.contentSource, authors: e.authors.nilIfEmpty,
+        contributors: e.contributors.nilIfEmpty,
         categories: e.categories.nilIfEmpty, enclosures: e.enclosures.nilIfEmpty,
         source: e.source.map {
           SourceOut(
