@@ -5,10 +5,10 @@ import GRDBSQLite
 /// A cached GRDB statement bound, stepped and read through the SQLite C API.
 ///
 /// Used only by ingest's per-entry statements. GRDB's general path boxes every argument in an
-/// existential (`StatementArguments`) and builds a `Row` per result row; perf on
-/// `cwbench store-bench` showed that boxing, copying and releasing at about 40 % of the writer's
-/// time, more than SQLite itself. The statement still comes from `Database.cachedStatement`, so
-/// it is compiled once per connection and finalized by GRDB.
+/// existential (`StatementArguments`) and builds a `Row` per result row; in perf on
+/// `cwbench store-bench` that boxing, and the retain/release around it, was most of the
+/// writer's own (non-SQLite) time (docs/benchmarks.md, store round 3). The statement still comes
+/// from `Database.cachedStatement`, so it is compiled once per connection and finalized by GRDB.
 ///
 /// Every use starts with `sqlite3_reset` + `sqlite3_clear_bindings`, so a statement left half
 /// stepped by a thrown error never leaks its state into the next use. Strings and blobs are bound
