@@ -21,8 +21,8 @@ final class TLSTests: XCTestCase {
   }
 
   private func certificate(_ name: String) throws -> NIOSSLCertificate {
-    try NIOSSLCertificate(
-      file: TestSupport.fixture("CrawlerTests", "tls/\(name).crt").path, format: .pem)
+    let path = TestSupport.fixture("CrawlerTests", "tls/\(name).crt").path
+    return try XCTUnwrap(NIOSSLCertificate.fromPEMFile(path).first, path)
   }
 
   private func serverContext(_ name: String) throws -> NIOSSLContext {
