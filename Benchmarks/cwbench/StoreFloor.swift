@@ -81,9 +81,7 @@ enum StoreFloor {
 
     var config = Configuration()
     config.prepareDatabase { db in
-      try db.execute(sql: "PRAGMA synchronous = NORMAL")
-      try db.execute(sql: "PRAGMA cache_size = -32768")
-      try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192")
+      try SQLiteFeedStore.configureConnection(db)
       // An `INSERT … SELECT` of a whole feed keeps a statement journal (so it can be rolled back
       // alone); past 64 KB SQLite spills it to a temp file, a cost ingest's one-row statements
       // never pay. In memory it stays.

@@ -817,13 +817,14 @@ struct Ingest {
   }
 
   /// The multi-row `group_facet` insert for `count` facets (one statement per group).
+  /// (Built once for the usual counts, so the hot path does not rebuild the text.)
   static func facetInsertSQL(count: Int) -> String {
-    if count < facetInsertSQLs.count { return facetInsertSQLs[count] }
-    let values = Array(repeating: "(?, ?, ?)", count: count).joined(separator: ", ")
-    return "INSERT OR IGNORE INTO group_facet (facet, sortDate, groupID) VALUES \(values)"
+    count < facetInsertSQLs.count ? facetInsertSQLs[count] : makeFacetInsertSQL(count: count)
   }
 
-  private static let facetInsertSQLs: [String] = (0..<16).map { count in
+  private static let facetInsertSQLs: [String] = (0..<16).map(makeFacetInsertSQL)
+
+  private static func makeFacetInsertSQL(count: Int) -> String {
     let values = Array(repeating: "(?, ?, ?)", count: count).joined(separator: ", ")
     return "INSERT OR IGNORE INTO group_facet (facet, sortDate, groupID) VALUES \(values)"
   }
