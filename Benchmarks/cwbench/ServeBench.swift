@@ -446,5 +446,12 @@ final class BenchStore: FeedStore, @unchecked Sendable {
     StoreFacets(categories: Self.sectors, languages: ["lt"])
   }
   func changeToken() async throws -> Int64 { 1 }
+  /// Nothing to expire: the benchmark's stores hold one crawl's worth of entries.
+  func sweep(at: Date) async throws -> RetentionSweep { RetentionSweep() }
+  /// No archive page is ever sealed here: the current document holds the whole timeline
+  /// (the sealing rules are the SQLite store's, tested in FeedStoreTests/PublisherTests).
+  func archives(_ query: TimelineQuery, pageSize: Int) async throws -> ArchiveLayout {
+    ArchiveLayout(pages: [])
+  }
   func close() async throws {}
 }

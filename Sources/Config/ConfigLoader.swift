@@ -273,6 +273,8 @@ public enum ConfigLoader {
     if let n = t?.int("max_entries", min: 1) { store.maxEntries = n }
     if let d = t?.duration("max_age") { store.maxAge = d }
     if let d = t?.duration("duplicate_window", allowZero: true) { store.duplicateWindow = d }
+    if let d = t?.duration("removed_grace", allowZero: true) { store.removedGrace = d }
+    if let d = t?.duration("sweep_interval") { store.sweepInterval = d }
     t?.finish()
     return store
   }

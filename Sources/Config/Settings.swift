@@ -32,19 +32,27 @@ public struct Settings: Sendable, Hashable {
     public var path: String
     /// Entries kept per source.
     public var maxEntries: Int
-    /// Entries older than this many seconds are dropped.
+    /// Entries first seen longer ago than this many seconds are dropped (never while they are
+    /// still in their source's current document).
     public var maxAge: TimeInterval
     /// Two copies of one story are grouped only if published within this many seconds.
     public var duplicateWindow: TimeInterval
+    /// A removed or disabled source's entries are hidden at once and purged after this long.
+    public var removedGrace: TimeInterval
+    /// How often the retention sweep runs (it also runs at start-up).
+    public var sweepInterval: TimeInterval
 
     public init(
       path: String, maxEntries: Int = 500, maxAge: TimeInterval = 365 * 86_400,
-      duplicateWindow: TimeInterval = 7 * 86_400
+      duplicateWindow: TimeInterval = 7 * 86_400, removedGrace: TimeInterval = 30 * 86_400,
+      sweepInterval: TimeInterval = 3600
     ) {
       self.path = path
       self.maxEntries = maxEntries
       self.maxAge = maxAge
       self.duplicateWindow = duplicateWindow
+      self.removedGrace = removedGrace
+      self.sweepInterval = sweepInterval
     }
   }
 

@@ -28,6 +28,25 @@ enum CrawlMetrics {
     if newEntries > 0 { counter.increment(by: newEntries) }
   }
 
+  /// One source's gauges from its stored state (start-up, after a retention sweep).
+  static func restore(_ state: SourceState, health: Bool) {
+    let dims = [("source", state.id)]
+    if health {
+      if let success = state.lastSuccess {
+        Gauge(label: "clusterwire_source_last_success_timestamp_seconds", dimensions: dims)
+          .record(success.timeIntervalSince1970)
+      }
+      Gauge(label: "clusterwire_source_consecutive_failures", dimensions: dims)
+        .record(Double(state.consecutiveFailures))
+      if let status = state.httpStatus {
+        Gauge(label: "clusterwire_source_last_http_status", dimensions: dims)
+          .record(Double(status))
+      }
+    }
+    Gauge(label: "clusterwire_source_retention_dropped_entries", dimensions: dims)
+      .record(Double(state.retentionDropped))
+  }
+
   static func cycle(duration: TimeInterval) {
     Timer(label: "clusterwire_crawl_cycle_duration_seconds").recordNanoseconds(
       Int64(duration * 1e9))

@@ -90,7 +90,10 @@ public final class Crawler: Sendable {
             existing.gone = false
             fresh.append(id)
           } else {
+            let wasGone = existing.gone
             existing.gone = persisted?.gone ?? existing.gone
+            // The store clears a 410 when the source's table changed in any way: poll soon.
+            if wasGone && !existing.gone { fresh.append(id) }
             if old.interval != definition.interval, (persisted?.consecutiveFailures ?? 0) == 0 {
               let base = persisted?.lastAttempt ?? now
               existing.due = max(now, base.addingTimeInterval(definition.interval))
@@ -120,6 +123,16 @@ public final class Crawler: Sendable {
       "crawler sources set",
       metadata: ["sources": "\(sources.count)", "enabled": "\(sources.filter(\.enabled).count)"])
     wakeup.signal()
+  }
+
+  /// Sets the per-source gauges from what the store remembers (last success, failures, last
+  /// HTTP status, entries lost to retention), so a restart does not blank them until each
+  /// source's next fetch. `health: false` refreshes only the retention gauges (the crawler
+  /// keeps the others current itself).
+  public func publishStoredMetrics(health: Bool = true) async throws {
+    for state in try await store.sourceStates() {
+      CrawlMetrics.restore(state, health: health)
+    }
   }
 
   /// Applies new limits; fetches already running finish with the old ones.

@@ -25,6 +25,11 @@ public protocol FeedStore: Sendable {
   /// The merged timeline: one row per duplicate group (its preferred entry), newest first.
   func timeline(_ query: TimelineQuery) async throws -> TimelinePage
 
+  /// How a timeline scope (a query's category, source or language, or none) is split into a
+  /// current document and sealed RFC 5005 archive pages of `pageSize` rows (see
+  /// `ArchiveLayout`); seals new pages first when the current document reached two pages.
+  func archives(_ query: TimelineQuery, pageSize: Int) async throws -> ArchiveLayout
+
   /// Totals for status pages and metrics.
   func counts() async throws -> StoreCounts
 
@@ -34,6 +39,14 @@ public protocol FeedStore: Sendable {
   /// A number that increases whenever anything publishable changed; the publisher re-renders
   /// only when it moves.
   func changeToken() async throws -> Int64
+
+  /// Applies retention to every source (active, failing, gone or removed) as of `at`: entries
+  /// first seen longer ago than `max_age` and no longer in their source's current document,
+  /// entries over `max_entries`, sources inactive for longer than the grace period; then prunes
+  /// tombstones past their lifetime. Moves the change token only when something was removed.
+  /// The daemon runs it at start-up and on a clock, so retention never waits for a changed body.
+  @discardableResult
+  func sweep(at: Date) async throws -> RetentionSweep
 
   /// Flushes and closes; further calls throw.
   func close() async throws
@@ -81,6 +94,8 @@ public struct SourceState: Sendable, Hashable, Codable {
   public var feedLanguage: String?
 
   public var entryCount: Int
+  /// Entries retention removed from this source so far (age, count, purge after removal).
+  public var retentionDropped: Int
 
   public init(
     id: String, url: String, kind: SourceKind = .feed, title: String? = nil,
@@ -91,7 +106,7 @@ public struct SourceState: Sendable, Hashable, Codable {
     nextDue: Date? = nil, movedTo: String? = nil, gone: Bool = false, feedID: String? = nil,
     feedTitle: String? = nil, feedLink: String? = nil, feedUpdated: Date? = nil,
     feedIcon: String? = nil, feedRights: String? = nil, feedAuthor: String? = nil,
-    feedLanguage: String? = nil, entryCount: Int = 0
+    feedLanguage: String? = nil, entryCount: Int = 0, retentionDropped: Int = 0
   ) {
     self.id = id
     self.url = url
@@ -122,6 +137,7 @@ public struct SourceState: Sendable, Hashable, Codable {
     self.feedAuthor = feedAuthor
     self.feedLanguage = feedLanguage
     self.entryCount = entryCount
+    self.retentionDropped = retentionDropped
   }
 
   /// Healthy when the last attempt succeeded (or none was made yet).
@@ -350,13 +366,18 @@ public struct StoreOptions: Sendable, Hashable {
   public var maxAge: TimeInterval
   /// Near-duplicate stories are only grouped within this window (seconds).
   public var duplicateWindow: TimeInterval
+  /// How long the rows of a removed or disabled source are kept (hidden) before they are
+  /// purged: re-enabling it within this time brings its stories back under the same ids instead
+  /// of announcing them again as new.
+  public var inactiveGrace: TimeInterval
   public init(
     maxEntriesPerSource: Int = 500, maxAge: TimeInterval = 365 * 86400,
-    duplicateWindow: TimeInterval = 7 * 86400
+    duplicateWindow: TimeInterval = 7 * 86400, inactiveGrace: TimeInterval = 30 * 86400
   ) {
     self.maxEntriesPerSource = maxEntriesPerSource
     self.maxAge = maxAge
     self.duplicateWindow = duplicateWindow
+    self.inactiveGrace = inactiveGrace
   }
 }
 

@@ -190,6 +190,9 @@ struct Ingest {
   private var sourceCache: [String: (categories: [String], priority: Int)] = [:]
   private var deltas: [String: Int64] = [:]
   private let encoder = PreparedEntry.makeEncoder()
+  /// Set when a stored entry was rewritten (a change that is published even if it counts as
+  /// neither new nor updated, e.g. new categories).
+  private var rewroteRows = false
 
   init(db: Database, options: StoreOptions) {
     self.db = db
@@ -202,69 +205,95 @@ struct Ingest {
 
   // MARK: sources
 
-  mutating func syncSources(_ definitions: [SourceDefinition]) throws {
+  mutating func syncSources(_ definitions: [SourceDefinition], at now: Date = Date()) throws {
     var existing: [String: Row] = [:]
     for row in try Row.fetchAll(
-      db, sql: "SELECT id, url, kind, title, categories, priority, language, active FROM source")
+      db,
+      sql: """
+        SELECT id, url, kind, title, categories, priority, language, active, configHash
+        FROM source
+        """)
     {
       existing[row["id"]] = row
     }
     var changed = false
     var refreshFacets: Set<String> = []
     var refreshPreference: Set<String> = []
+    var toggled: [String] = []
     var configured: Set<String> = []
     for def in definitions {
       configured.insert(def.id)
       let categories = String(decoding: try encoder.encode(def.categories), as: UTF8.self)
       let active = def.enabled
+      let hash = Self.configHash(def)
       if let row = existing[def.id] {
         let oldURL: String = row["url"]
         let oldCategories: String = row["categories"]
         let oldPriority: Int = row["priority"]
+        let oldHash: String? = row["configHash"]
+        let wasActive: Bool = row["active"]
         let same =
           oldURL == def.url && (row["kind"] as String) == def.kind.rawValue
           && (row["title"] as String?) == def.title && oldCategories == categories
           && oldPriority == def.priority && (row["language"] as String?) == def.language
-          && (row["active"] as Bool) == active
+          && wasActive == active
+        if oldHash != hash {
+          // Any change of the source's table is the admin's answer to a 410 Gone (a store
+          // upgraded from before the hash existed only records it).
+          try db.execute(
+            sql: oldHash == nil
+              ? "UPDATE source SET configHash = ? WHERE id = ?"
+              : "UPDATE source SET configHash = ?, gone = 0 WHERE id = ?",
+            arguments: [hash, def.id])
+        }
         if same { continue }
         changed = true
         try db.execute(
           sql: """
             UPDATE source SET url = ?, kind = ?, title = ?, categories = ?, priority = ?,
-              language = ?, active = ? WHERE id = ?
+              language = ?, active = ?, inactiveSince = ? WHERE id = ?
             """,
           arguments: [
             def.url, def.kind.rawValue, def.title, categories, def.priority, def.language, active,
-            def.id,
+            active ? nil : now.timeIntervalSince1970, def.id,
           ])
         if oldURL != def.url {
-          // Validators and redirect/gone state belong to the old URL.
+          // Validators, the current document and redirect/gone state belong to the old URL.
           try db.execute(
             sql: """
               UPDATE source SET etag = NULL, lastModified = NULL, bodyHash = NULL, movedTo = NULL,
-                gone = 0 WHERE id = ?
+                gone = 0, currentIDs = NULL WHERE id = ?
               """, arguments: [def.id])
         }
-        if oldCategories != categories { refreshFacets.insert(def.id) }
-        if oldPriority != def.priority { refreshPreference.insert(def.id) }
+        if wasActive != active {
+          toggled.append(def.id)
+        } else {
+          if oldCategories != categories { refreshFacets.insert(def.id) }
+          if oldPriority != def.priority { refreshPreference.insert(def.id) }
+        }
       } else {
         changed = true
         try db.execute(
           sql: """
-            INSERT INTO source (id, url, kind, title, categories, priority, language, active)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO source (id, url, kind, title, categories, priority, language, active,
+              configHash, inactiveSince)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
           arguments: [
             def.id, def.url, def.kind.rawValue, def.title, categories, def.priority, def.language,
-            active,
+            active, hash, active ? nil : now.timeIntervalSince1970,
           ])
       }
     }
     for (id, row) in existing where !configured.contains(id) && (row["active"] as Bool) {
       changed = true
-      try db.execute(sql: "UPDATE source SET active = 0 WHERE id = ?", arguments: [id])
+      try db.execute(
+        sql: "UPDATE source SET active = 0, inactiveSince = ? WHERE id = ?",
+        arguments: [now.timeIntervalSince1970, id])
+      toggled.append(id)
     }
     sourceCache = [:]
+    try refreshGroups(ofSources: toggled)
     for id in refreshFacets.union(refreshPreference) {
       let sql =
         refreshFacets.contains(id)
@@ -279,6 +308,14 @@ struct Ingest {
     }
     if changed { bump("changeToken") }
     try flushDeltas()
+  }
+
+  /// A digest of everything the admin wrote for one source, to notice any change of its table.
+  static func configHash(_ def: SourceDefinition) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    let data = (try? encoder.encode(def)) ?? Data(def.id.utf8)
+    return sha256Hex(String(decoding: data, as: UTF8.self))
   }
 
   private mutating func categories(of sourceID: String) throws -> [String] {
@@ -317,7 +354,8 @@ struct Ingest {
         db.cachedStatement(
           sql: """
             SELECT etag, lastModified, bodyHash, consecutiveFailures, failingSince, lastSuccess,
-              gone, language, keyMode, entryCount FROM source WHERE id = ?
+              gone, language, keyMode, entryCount, feedID, feedTitle, feedLink, feedUpdated,
+              feedIcon, feedRights, feedAuthor, feedLanguage FROM source WHERE id = ?
             """), arguments: [outcome.sourceID])
     else { throw FeedStoreError.unknownSource(outcome.sourceID) }
     let at = outcome.attemptedAt.timeIntervalSince1970
@@ -367,8 +405,26 @@ struct Ingest {
         outcome.sourceID,
       ])
     var report = IngestReport()
+    // Only what is published moves the change token: a 304, an identical body or a failure
+    // leaves every rendered feed valid (the HTML page's health section refreshes on its own).
+    var publishedChange = false
+    if outcome.result == .gone {
+      // The document is gone: nothing of it protects its entries from retention any more.
+      try db.cachedStatement(sql: "UPDATE source SET currentIDs = NULL WHERE id = ?").execute(
+        arguments: [outcome.sourceID])
+    }
     if let feed {
       let author = feed.authors.first.flatMap { $0.name ?? $0.email }
+      let oldMeta: [String?] = [
+        row["feedID"], row["feedTitle"], row["feedLink"],
+        (row["feedUpdated"] as Double?).map { "\($0)" }, row["feedIcon"], row["feedRights"],
+        row["feedAuthor"], row["feedLanguage"],
+      ]
+      let newMeta: [String?] = [
+        feed.id, feed.title, feed.link, feed.updated.map { "\($0.timeIntervalSince1970)" },
+        feed.icon ?? feed.logo, feed.rights, author, feed.language,
+      ]
+      if oldMeta != newMeta { publishedChange = true }
       try db.cachedStatement(
         sql: """
           UPDATE source SET feedID = ?, feedTitle = ?, feedLink = ?, feedUpdated = ?, feedIcon = ?,
@@ -382,8 +438,11 @@ struct Ingest {
       report = try ingestEntries(
         prepared, sourceID: outcome.sourceID, mode: row["keyMode"], entryCount: row["entryCount"],
         sourceLanguage: primaryLanguage(row["language"] as String?), at: outcome.attemptedAt)
+      if report.inserted + report.updated + report.expired > 0 || rewroteRows {
+        publishedChange = true
+      }
     }
-    bump("changeToken")
+    if publishedChange { bump("changeToken") }
     try flushDeltas()
     return report
   }
@@ -442,6 +501,9 @@ struct Ingest {
     var count = initialCount
     var seen = Set<String>()
     var fresh: [Int] = []
+    // The entry ids of this document: retention never drops them.
+    var current: [Int64] = []
+    current.reserveCapacity(prepared.count)
     let atSeconds = at.timeIntervalSince1970
     for i in prepared.indices {
       if !seen.insert(keys[i]).inserted {
@@ -452,6 +514,7 @@ struct Ingest {
         fresh.append(i)
         continue
       }
+      current.append(ex.id)
       if ex.fullHash == prepared[i].fullHash {
         report.unchanged += 1
         continue
@@ -472,6 +535,7 @@ struct Ingest {
         report.unchanged += 1
       }
       let language = p.language(sourceLanguage: sourceLanguage)
+      rewroteRows = true
       try update(ex, p, language: language, contentUpdated: contentUpdated)
       if ex.language != language { try refreshGroup(ex.groupID) }
     }
@@ -516,37 +580,30 @@ struct Ingest {
         }
       }
       for (n, i) in fresh.enumerated() {
-        let joined = try insert(
+        let (joined, id) = try insert(
           prepared[i], key: keys[i], atomID: atomIDs[n], atomIDTaken: taken.contains(atomIDs[n]),
           canonicalGroup: prepared[i].canonical.flatMap { canonicalGroups[$0] },
           sourceID: sourceID, language: prepared[i].language(sourceLanguage: sourceLanguage),
           at: at)
         if joined { report.joinedGroups += 1 }
         report.inserted += 1
+        current.append(id)
         count += 1
       }
     }
+    try db.cachedStatement(sql: "UPDATE source SET currentIDs = ? WHERE id = ?").execute(
+      arguments: [Retention.pack(current), sourceID])
 
-    // Retention: age first, then count.
-    let cutoff = milliseconds(at.addingTimeInterval(-options.maxAge))
-    let old = try Int64.fetchAll(
-      db.cachedStatement(sql: "SELECT id FROM entry WHERE sourceID = ? AND sortDate < ?"),
-      arguments: [sourceID, cutoff])
-    for id in old { try remove(entryID: id, mode: mode, at: atSeconds) }
-    count -= old.count
-    report.expired += old.count
-    if count > options.maxEntriesPerSource {
-      let excess = try Int64.fetchAll(
-        db.cachedStatement(
-          sql: "SELECT id FROM entry WHERE sourceID = ? ORDER BY sortDate ASC, id ASC LIMIT ?"),
-        arguments: [sourceID, count - options.maxEntriesPerSource])
-      for id in excess { try remove(entryID: id, mode: mode, at: atSeconds) }
-      count -= excess.count
-      report.expired += excess.count
-    }
-    if count != initialCount {
-      try db.cachedStatement(sql: "UPDATE source SET entryCount = ? WHERE id = ?").execute(
-        arguments: [count, sourceID])
+    let dropped = try applyRetention(
+      sourceID: sourceID, mode: mode, entryCount: count, protected: Set(current), at: at)
+    count -= dropped.total
+    report.expired += dropped.total
+    if count != initialCount || dropped.total > 0 {
+      try db.cachedStatement(
+        sql: """
+          UPDATE source SET entryCount = ?, retentionDropped = retentionDropped + ? WHERE id = ?
+          """
+      ).execute(arguments: [count, dropped.total, sourceID])
     }
     return report
   }
@@ -663,12 +720,12 @@ struct Ingest {
     return "urn:clusterwire:\(sourceID):\(sha256Hex(key).prefix(32))"
   }
 
-  /// Inserts a new entry; returns whether it joined another source's duplicate group.
-  /// `atomIDTaken` and `canonicalGroup` come from the feed's batched lookups.
+  /// Inserts a new entry; returns whether it joined another source's duplicate group, and its
+  /// id. `atomIDTaken` and `canonicalGroup` come from the feed's batched lookups.
   private mutating func insert(
     _ p: PreparedEntry, key: String, atomID preferredAtomID: String, atomIDTaken: Bool,
     canonicalGroup: Int64?, sourceID: String, language: String?, at: Date
-  ) throws -> Bool {
+  ) throws -> (joined: Bool, id: Int64) {
     let id = try allocateID()
     var sortDate = p.entry.published ?? p.entry.updated ?? at
     if sortDate > at { sortDate = at }  // a future date would pin the story on top
@@ -745,9 +802,9 @@ struct Ingest {
       try join(
         groupID: existingGroup, entryID: id, sourceID: sourceID, language: language,
         sortMs: sortMs, firstSeen: at.timeIntervalSince1970)
-      return true
+      return (true, id)
     }
-    return false
+    return (false, id)
   }
 
   private func update(
@@ -923,7 +980,7 @@ struct Ingest {
 
   /// Removes an entry (retention), leaving tombstones for its identity under the current and
   /// every stronger key mode, so it is not resurrected even after a later re-key.
-  private mutating func remove(entryID: Int64, mode: Int, at: Double) throws {
+  mutating func remove(entryID: Int64, mode: Int, at: Double) throws {
     guard
       let row = try Row.fetchOne(
         db.cachedStatement(
@@ -1010,7 +1067,8 @@ struct Ingest {
         sql: """
           SELECT e.id, e.sourceID, e.language, e.sortDate FROM entry e
           JOIN source s ON s.id = e.sourceID
-          WHERE e.groupID = ? ORDER BY s.priority DESC, e.firstSeen ASC, e.id ASC
+          WHERE e.groupID = ? AND s.active = 1
+          ORDER BY s.priority DESC, e.firstSeen ASC, e.id ASC
           """), arguments: [groupID])
     let old = try Row.fetchOne(
       db.cachedStatement(
@@ -1037,6 +1095,22 @@ struct Ingest {
         facetList(sourceID: sid, language: m["language"], categories: try categories(of: sid)))
     }
     let facets = facetSet.sorted()
+    if old == nil {
+      // Its members all belonged to inactive sources (the row was removed) and one came back,
+      // or a new entry joined such a group.
+      try db.cachedStatement(
+        sql: """
+          INSERT INTO grp (id, preferredEntryID, sortDate, memberCount, facets)
+          VALUES (?, ?, ?, ?, ?)
+          """
+      ).execute(arguments: [
+        groupID, preferred["id"] as Int64, sortMs, members.count, Self.encodeFacets(facets),
+      ])
+      try insertFacets(facets, sortMs: sortMs, groupID: groupID)
+      bump("groups")
+      if members.count > 1 { bump("mergedGroups") }
+      return
+    }
     if oldSort != sortMs || oldFacets != facets {
       try deleteFacets(oldFacets, sortMs: oldSort, groupID: groupID)
       try insertFacets(facets, sortMs: sortMs, groupID: groupID)
@@ -1050,11 +1124,11 @@ struct Ingest {
 
   // MARK: counters
 
-  private mutating func bump(_ key: String, by delta: Int64 = 1) {
+  mutating func bump(_ key: String, by delta: Int64 = 1) {
     deltas[key, default: 0] += delta
   }
 
-  private mutating func flushDeltas() throws {
+  mutating func flushDeltas() throws {
     let stmt = try db.cachedStatement(sql: "UPDATE meta SET value = value + ? WHERE key = ?")
     for (key, delta) in deltas where delta != 0 { try stmt.execute(arguments: [delta, key]) }
     deltas = [:]

@@ -12,15 +12,22 @@ import GRDB
 /// Foreign keys are on; a busy timeout lets several processes share the file.
 public final class SQLiteFeedStore: FeedStore, @unchecked Sendable {
   let pool: DatabasePool
-  public let options: StoreOptions
   public let path: String
   private let lock = NSLock()
   private var isClosed = false
+  private var currentOptions: StoreOptions
+  /// Retention and matching limits; a config reload changes them (`updateOptions`).
+  public var options: StoreOptions { lock.withLock { currentOptions } }
+
+  /// New limits from a reloaded config; the next transaction uses them.
+  public func updateOptions(_ options: StoreOptions) {
+    lock.withLock { currentOptions = options }
+  }
 
   /// Opens (creating when missing, with its parent directory) and migrates the database.
   public init(path: String, options: StoreOptions = StoreOptions()) throws {
     self.path = path
-    self.options = options
+    self.currentOptions = options
     let parent = URL(fileURLWithPath: path).deletingLastPathComponent()
     try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
     var config = Configuration()
@@ -139,6 +146,29 @@ public final class SQLiteFeedStore: FeedStore, @unchecked Sendable {
     }
   }
 
+  @discardableResult
+  public func sweep(at: Date) async throws -> RetentionSweep {
+    let ids = try await read { db in try String.fetchAll(db, sql: "SELECT id FROM source") }
+    var sweep = RetentionSweep()
+    // Batches of sources per transaction: the write lock is never held for a whole sweep of a
+    // large network, so crawl results keep committing in between.
+    var start = 0
+    while start < ids.count {
+      let batch = Array(ids[start..<min(start + 200, ids.count)])
+      start += batch.count
+      let results = try await writeTransaction { db in
+        var ingest = Ingest(db: db, options: self.options)
+        return try ingest.sweep(sourceIDs: batch, at: at)
+      }
+      sweep.sources += results
+    }
+    sweep.tombstonesPruned = try await writeTransaction { db in
+      var ingest = Ingest(db: db, options: self.options)
+      return try ingest.pruneTombstones(at: at)
+    }
+    return sweep
+  }
+
   public func close() async throws {
     let wasClosed = lock.withLock {
       let was = isClosed
@@ -238,6 +268,7 @@ public final class SQLiteFeedStore: FeedStore, @unchecked Sendable {
       feedID: row["feedID"], feedTitle: feedTitle, feedLink: row["feedLink"],
       feedUpdated: date(row["feedUpdated"]), feedIcon: row["feedIcon"],
       feedRights: row["feedRights"], feedAuthor: row["feedAuthor"],
-      feedLanguage: row["feedLanguage"], entryCount: row["entryCount"])
+      feedLanguage: row["feedLanguage"], entryCount: row["entryCount"],
+      retentionDropped: row["retentionDropped"] ?? 0)
   }
 }

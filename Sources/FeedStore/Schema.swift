@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The versioned schema. Migrations are append-only: a released one is never edited, a change is
@@ -155,6 +156,41 @@ enum Schema {
             """,
           arguments: [NearDuplicateIndex.bucketMilliseconds, band, band * 16])
       }
+    }
+    migrator.registerMigration("v3-retention-lifecycle-archives") { db in
+      // Retention counts from first seen and never drops what the source's current document
+      // still carries (`currentIDs`, the entry ids of the last parsed document); a source that
+      // leaves the config is hidden at once and purged after a grace period (`inactiveSince`);
+      // `configHash` notices any change of a source's table (it clears 410 Gone);
+      // `retentionDropped` counts what retention removed, for `status` and `/metrics`;
+      // `archive_seal` fixes the boundaries of RFC 5005 archive pages so they stay stable.
+      try db.execute(
+        sql: """
+          ALTER TABLE source ADD COLUMN currentIDs BLOB;
+          ALTER TABLE source ADD COLUMN retentionDropped INTEGER NOT NULL DEFAULT 0;
+          ALTER TABLE source ADD COLUMN configHash TEXT;
+          ALTER TABLE source ADD COLUMN inactiveSince REAL;
+          CREATE TABLE archive_seal (
+            facet TEXT NOT NULL,
+            page INTEGER NOT NULL,
+            sortDate INTEGER NOT NULL,
+            groupID INTEGER NOT NULL,
+            PRIMARY KEY (facet, page)
+          ) WITHOUT ROWID;
+          """)
+      // The current document of each source is not known yet: forget the body validators so
+      // the next fetch is a full one that records it (until then nothing of that source is protected).
+      try db.execute(sql: "UPDATE source SET etag = NULL, lastModified = NULL, bodyHash = NULL")
+      // Sources already inactive are now hidden from every document: their groups fall back to
+      // the copies from active sources.
+      let now = Date().timeIntervalSince1970
+      try db.execute(
+        sql: "UPDATE source SET inactiveSince = ? WHERE active = 0", arguments: [now])
+      var ingest = Ingest(db: db, options: StoreOptions())
+      try ingest.refreshGroups(
+        ofSources: try String.fetchAll(
+          db, sql: "SELECT id FROM source WHERE active = 0"))
+      try ingest.finish()
     }
     return migrator
   }

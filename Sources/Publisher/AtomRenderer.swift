@@ -7,13 +7,16 @@ enum AtomRenderer {
   static func render(_ ctx: TimelineContext) -> [UInt8] {
     var o = Output()
     o.raw("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n")
+    let isArchive = ctx.archive?.isArchive ?? false
     o.open(
       "feed",
       [
         ("xmlns", "http://www.w3.org/2005/Atom"),
+        ("xmlns:fh", isArchive ? "http://purl.org/syndication/history/1.0" : nil),
         ("xml:lang", TimelineContext.languageTag(ctx.options.language)),
       ])
     o.raw("\n")
+    if isArchive { o.raw("<fh:archive/>\n") }
     o.element("id", ctx.feedID)
     o.element("title", ctx.title, [("type", "text")])
     if let subtitle = ctx.options.subtitle { o.element("subtitle", subtitle, [("type", "text")]) }
@@ -29,10 +32,20 @@ enum AtomRenderer {
       ])
     link(&o, ctx.selfURL(.atom), rel: "self", type: "application/atom+xml")
     link(&o, ctx.url(.html), rel: "alternate", type: "text/html")
-    link(&o, ctx.url(.atom), rel: "first", type: "application/atom+xml")
-    if let next = ctx.nextURL(.atom) { link(&o, next, rel: "next", type: "application/atom+xml") }
-    if let prev = ctx.previousURL(.atom) {
-      link(&o, prev, rel: "previous", type: "application/atom+xml")
+    if let archive = ctx.archive {
+      let atom = "application/atom+xml"
+      if archive.isArchive { link(&o, archive.current, rel: "current", type: atom) }
+      link(&o, archive.prevArchive, rel: "prev-archive", type: atom)
+      link(&o, archive.nextArchive, rel: "next-archive", type: atom)
+    }
+    if !isArchive {
+      link(&o, ctx.url(.atom), rel: "first", type: "application/atom+xml")
+      if let next = ctx.nextURL(.atom) {
+        link(&o, next, rel: "next", type: "application/atom+xml")
+      }
+      if let prev = ctx.previousURL(.atom) {
+        link(&o, prev, rel: "previous", type: "application/atom+xml")
+      }
     }
     o.raw("\n")
     for item in ctx.page.items { entry(&o, item, ctx) }

@@ -87,34 +87,94 @@ public actor Publisher {
       categories.map { .category($0) }
       + states.map(\.id).filter(DocumentRoute.isKey).map { .source($0) }
       + facets.languages.filter(DocumentRoute.isKey).map { .language($0.lowercased()) }
-    for scope in scopes {
-      for format in OutputFormat.allCases { paths.append(DocumentRoute.path(scope, format)) }
+    for scope in [.all] + scopes {
+      if scope != .all {
+        for format in OutputFormat.allCases { paths.append(DocumentRoute.path(scope, format)) }
+      }
+      // Every archive page too: a static copy must reach everything a client can.
+      guard let query = Self.scopeQuery(scope, states: states, facets: facets, options: options)
+      else { continue }
+      let layout = try await store.archives(query, pageSize: options.entriesPerPage)
+      for page in layout.pages { paths.append(DocumentRoute.archivePath(scope, page.number)) }
     }
     return paths
   }
 
   /// Writes every document under `directory` with the same paths as over HTTP (`/` becomes
-  /// `index.html`), each atomically: a temporary file in the same directory, then rename(2), so
-  /// a web server never serves a half-written file. Returns the number of files written.
+  /// `index.html`), archive pages included, each atomically and durably: a temporary file in the
+  /// same directory, fsync, rename(2), then fsync of the directory — a web server never serves a
+  /// half-written file and a crash never leaves an empty one. Files an earlier export wrote that
+  /// no longer belong (listed in `.clusterwire-export`) are removed; nothing else in the
+  /// directory is touched. Returns the number of documents written.
   public func export(to directory: URL) async throws -> Int {
-    var written = 0
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let manifestURL = directory.appendingPathComponent(Self.exportManifest)
+    let previous = Set(
+      ((try? String(contentsOf: manifestURL, encoding: .utf8)) ?? "").split(separator: "\n").map(
+        String.init))
+    var written: [String] = []
     for path in try await allDocumentPaths() {
       guard let doc = try await document(path: path, query: [:]) else { continue }
       let relative = path == "/" ? "index.html" : String(path.dropFirst())
-      let target = directory.appendingPathComponent(relative)
-      let dir = target.deletingLastPathComponent()
-      try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-      let temp = dir.appendingPathComponent(".\(target.lastPathComponent).\(UUID().uuidString).tmp")
-      try Data(doc.body).write(to: temp)
-      if rename(temp.path, target.path) != 0 {
-        let err = errno
-        try? FileManager.default.removeItem(at: temp)
-        throw CocoaError(
-          .fileWriteUnknown, userInfo: [NSFilePathErrorKey: target.path, "errno": err])
-      }
-      written += 1
+      try Self.writeDurably(doc.body, to: directory.appendingPathComponent(relative))
+      written.append(relative)
     }
-    return written
+    let current = Set(written)
+    for stale in previous.subtracting(current) where Self.isExportedName(stale) {
+      try? FileManager.default.removeItem(at: directory.appendingPathComponent(stale))
+    }
+    try Self.writeDurably(
+      Array(written.sorted().joined(separator: "\n").utf8), to: manifestURL)
+    return written.count
+  }
+
+  /// Lists what the last export wrote, so the next one removes only its own stale files.
+  static let exportManifest = ".clusterwire-export"
+
+  /// A relative path an export could have written (no `..`, no absolute path): the manifest is
+  /// a file in a directory others may write to, never a list of arbitrary paths to delete.
+  static func isExportedName(_ relative: String) -> Bool {
+    guard !relative.isEmpty, !relative.hasPrefix("/") else { return false }
+    let parts = relative.split(separator: "/", omittingEmptySubsequences: false)
+    return !parts.contains { $0.isEmpty || $0 == "." || $0 == ".." }
+      && (DocumentRoute(path: "/" + relative) != nil || relative == "index.html")
+  }
+
+  /// Temp file in the target's directory, write, fsync, rename, fsync the directory.
+  static func writeDurably(_ bytes: [UInt8], to target: URL) throws {
+    let dir = target.deletingLastPathComponent()
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let temp = dir.appendingPathComponent(".\(target.lastPathComponent).\(UUID().uuidString).tmp")
+    func fail(_ what: String) -> Error {
+      let err = errno
+      try? FileManager.default.removeItem(at: temp)
+      return CocoaError(
+        .fileWriteUnknown,
+        userInfo: [NSFilePathErrorKey: target.path, "errno": err, "step": what])
+    }
+    let fd = open(temp.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw fail("open") }
+    var offset = 0
+    while offset < bytes.count {
+      let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+      if n < 0 {
+        if errno == EINTR { continue }
+        close(fd)
+        throw fail("write")
+      }
+      offset += n
+    }
+    if fsync(fd) != 0 {
+      close(fd)
+      throw fail("fsync")
+    }
+    close(fd)
+    if rename(temp.path, target.path) != 0 { throw fail("rename") }
+    let dirFD = open(dir.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if dirFD >= 0 {
+      _ = fsync(dirFD)
+      close(dirFD)
+    }
   }
 
   // MARK: internals
@@ -181,6 +241,28 @@ public actor Publisher {
     return (states, facets)
   }
 
+  /// The store query of a scope, or nil when no such category, source or language exists.
+  private static func scopeQuery(
+    _ scope: FeedScope, states: [SourceState], facets: StoreFacets, options: PublisherOptions
+  ) -> TimelineQuery? {
+    var query = TimelineQuery(limit: max(1, options.entriesPerPage))
+    switch scope {
+    case .all: break
+    case .category(let slug):
+      guard
+        facets.categories.contains(slug) || states.contains(where: { $0.categories.contains(slug) })
+      else { return nil }
+      query.category = slug
+    case .source(let id):
+      guard states.contains(where: { $0.id == id }) else { return nil }
+      query.sourceID = id
+    case .language(let code):
+      guard facets.languages.contains(where: { $0.lowercased() == code }) else { return nil }
+      query.language = code
+    }
+    return query
+  }
+
   private func render(
     _ route: DocumentRoute, pageQuery: (name: String, token: String)?, key: String
   )
@@ -194,31 +276,30 @@ public actor Publisher {
       bytes = OPMLRenderer.render(options: options, sources: states)
       contentType = ContentTypes.opml
     case .timeline(let scope, let format):
-      var query = TimelineQuery(limit: max(1, options.entriesPerPage))
-      switch scope {
-      case .all: break
-      case .category(let slug):
-        guard
-          facets.categories.contains(slug)
-            || states.contains(where: { $0.categories.contains(slug) })
-        else { return nil }
-        query.category = slug
-      case .source(let id):
-        guard states.contains(where: { $0.id == id }) else { return nil }
-        query.sourceID = id
-      case .language(let code):
-        guard facets.languages.contains(where: { $0.lowercased() == code }) else { return nil }
-        query.language = code
-      }
+      guard var query = Self.scopeQuery(scope, states: states, facets: facets, options: options)
+      else { return nil }
+      var archive: ArchiveLinks?
       if let pageQuery {
         let cursor = TimelineCursor(token: pageQuery.token)
         if pageQuery.name == "before" { query.before = cursor } else { query.after = cursor }
+      } else if format == .atom {
+        // The current document of an RFC 5005 archived feed: every row after the last
+        // sealed archive page.
+        let layout = try await store.archives(query, pageSize: options.entriesPerPage)
+        query = layout.currentQuery(query, pageSize: options.entriesPerPage)
+        archive = ArchiveLinks(
+          isArchive: false, selfURL: options.base + route.path.dropFirst(),
+          current: options.base + route.path.dropFirst(),
+          prevArchive: layout.pages.last.map {
+            options.base + DocumentRoute.archivePath(scope, $0.number).dropFirst()
+          }, nextArchive: nil)
       }
       let page = try await store.timeline(query)
-      let ctx = TimelineContext(
+      var ctx = TimelineContext(
         options: options, scope: scope, page: page,
         sources: Dictionary(states.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
         sortedSources: states, facets: facets, pageQuery: pageQuery)
+      ctx.archive = archive
       switch format {
       case .atom:
         bytes = AtomRenderer.render(ctx)
@@ -233,6 +314,28 @@ public actor Publisher {
         bytes = HTMLRenderer.render(ctx)
         contentType = ContentTypes.html
       }
+    case .archive(let scope, let number):
+      guard
+        let scopeQuery = Self.scopeQuery(scope, states: states, facets: facets, options: options)
+      else { return nil }
+      let layout = try await store.archives(scopeQuery, pageSize: options.entriesPerPage)
+      guard number >= 1, number <= layout.pages.count else { return nil }
+      let page = try await store.timeline(layout.pages[number - 1].query(scopeQuery))
+      func url(_ n: Int) -> String {
+        options.base + DocumentRoute.archivePath(scope, n).dropFirst()
+      }
+      var ctx = TimelineContext(
+        options: options, scope: scope,
+        page: TimelinePage(items: page.items),
+        sources: Dictionary(states.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
+        sortedSources: states, facets: facets, pageQuery: nil)
+      ctx.archive = ArchiveLinks(
+        isArchive: true, selfURL: url(number),
+        current: options.base + DocumentRoute.path(scope, .atom).dropFirst(),
+        prevArchive: number > 1 ? url(number - 1) : nil,
+        nextArchive: number < layout.pages.count ? url(number + 1) : nil)
+      bytes = AtomRenderer.render(ctx)
+      contentType = ContentTypes.atom
     }
     let etag = Hashing.etag(bytes)
     let lastModified: Date

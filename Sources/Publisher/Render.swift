@@ -2,6 +2,17 @@ import FeedModel
 import FeedStore
 import Foundation
 
+/// The RFC 5005 section 4 links of one Atom document: the current document links its newest
+/// archive page (`prev-archive`); an archive page (`fh:archive`) links the current document and
+/// its neighbours.
+struct ArchiveLinks {
+  var isArchive: Bool
+  var selfURL: String
+  var current: String
+  var prevArchive: String?
+  var nextArchive: String?
+}
+
 /// Everything one timeline document is rendered from: a pure function of these values, so the
 /// same store state always yields the same bytes (and the same ETag).
 struct TimelineContext {
@@ -14,6 +25,8 @@ struct TimelineContext {
   var facets: StoreFacets
   /// The query that selected this page (`before`/`after`), nil for the first page.
   var pageQuery: (name: String, token: String)?
+  /// RFC 5005 archive links: set on the current Atom document and on archive pages.
+  var archive: ArchiveLinks?
 
   var base: String { options.base }
 
@@ -22,6 +35,7 @@ struct TimelineContext {
   func url(_ format: OutputFormat) -> String { url(DocumentRoute.path(scope, format)) }
 
   func selfURL(_ format: OutputFormat) -> String {
+    if let archive, archive.isArchive { return archive.selfURL }
     guard let q = pageQuery else { return url(format) }
     return url(format) + "?\(q.name)=\(q.token)"
   }

@@ -35,6 +35,9 @@ public enum OutputFormat: String, Sendable, Hashable, CaseIterable {
 /// A parsed request path: a timeline document or the OPML list of sources.
 enum DocumentRoute: Hashable {
   case timeline(FeedScope, OutputFormat)
+  /// RFC 5005 archive page `n` (1 = oldest) of a scope's Atom feed, at a plain file path
+  /// (`/archive/feed/3.atom`, `/archive/categories/ict/3.atom`) so static servers serve it too.
+  case archive(FeedScope, Int)
   case opml
 
   /// Maps a request path to a document, or nil when no such document can exist.
@@ -46,6 +49,11 @@ enum DocumentRoute: Hashable {
     case "/feed.json": self = .timeline(.all, .json)
     case "/sources.opml": self = .opml
     default:
+      if path.hasPrefix("/archive/") {
+        guard let route = Self.archive(path) else { return nil }
+        self = route
+        return
+      }
       let parts = path.split(separator: "/", omittingEmptySubsequences: false)
       guard parts.count == 3, parts[0].isEmpty else { return nil }
       let file = parts[2]
@@ -60,6 +68,32 @@ enum DocumentRoute: Hashable {
       case "languages": self = .timeline(.language(key.lowercased()), format)
       default: return nil
       }
+    }
+  }
+
+  /// `/archive/feed/{n}.atom` or `/archive/{categories|sources|languages}/{key}/{n}.atom`.
+  private static func archive(_ path: String) -> DocumentRoute? {
+    let parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+    guard let file = parts.last, file.hasSuffix(".atom") else { return nil }
+    let digits = file.dropLast(5)
+    guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy(\.isASCIIDigit),
+      digits.first != "0", let n = Int(digits)
+    else { return nil }
+    if parts.count == 4, parts[2] == "feed" { return .archive(.all, n) }
+    guard parts.count == 5, isKey(parts[3]) else { return nil }
+    switch parts[2] {
+    case "categories": return .archive(.category(parts[3]), n)
+    case "sources": return .archive(.source(parts[3]), n)
+    case "languages": return .archive(.language(parts[3].lowercased()), n)
+    default: return nil
+    }
+  }
+
+  /// The path of archive page `n` of a scope's Atom feed.
+  static func archivePath(_ scope: FeedScope, _ n: Int) -> String {
+    switch scope {
+    case .all: return "/archive/feed/\(n).atom"
+    default: return "/archive/\(scope.directory!)/\(scope.key!)/\(n).atom"
     }
   }
 
@@ -84,6 +118,7 @@ enum DocumentRoute: Hashable {
     switch self {
     case .opml: return "/sources.opml"
     case .timeline(let scope, let format): return DocumentRoute.path(scope, format)
+    case .archive(let scope, let n): return DocumentRoute.archivePath(scope, n)
     }
   }
 }
@@ -95,6 +130,13 @@ extension Publisher {
     guard let route = DocumentRoute(path: path) else { return nil }
     switch route {
     case .opml: return "/sources.opml"
+    case .archive(let scope, _):
+      switch scope {
+      case .all: return "/archive/feed/{n}.atom"
+      case .category: return "/archive/categories/{slug}/{n}.atom"
+      case .source: return "/archive/sources/{id}/{n}.atom"
+      case .language: return "/archive/languages/{code}/{n}.atom"
+      }
     case .timeline(let scope, let format):
       switch scope {
       case .all: return DocumentRoute.path(.all, format)
@@ -104,4 +146,8 @@ extension Publisher {
       }
     }
   }
+}
+
+extension Character {
+  fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
 }

@@ -55,7 +55,9 @@ struct StatusCommand: AsyncParsableCommand {
   static func render(_ states: [SourceState], counts: StoreCounts, now: Date) -> String {
     var out =
       "\(counts.entries) entries in \(counts.duplicateGroups) stories (\(counts.mergedGroups) seen in several sources), \(states.count) sources\n\n"
-    let header = ["SOURCE", "STATE", "LAST SUCCESS", "NEXT DUE", "ENTRIES", "LAST ERROR"]
+    let header = [
+      "SOURCE", "STATE", "LAST SUCCESS", "NEXT DUE", "ENTRIES", "DROPPED", "LAST ERROR",
+    ]
     var rows: [[String]] = [header]
     for s in states {
       let state: String
@@ -69,13 +71,18 @@ struct StatusCommand: AsyncParsableCommand {
         state = "ok"
       }
       var error = s.lastError ?? ""
+      if s.gone {
+        error +=
+          (error.isEmpty ? "" : "; ")
+          + "polling stopped: change any key of this source's table in the config and reload"
+      }
       if let moved = s.movedTo {
         error = "moved permanently to \(moved)" + (error.isEmpty ? "" : "; \(error)")
       }
       rows.append([
         s.id, state, s.lastSuccess.map(rfc3339) ?? "never",
         s.gone ? "stopped" : (s.nextDue.map(rfc3339) ?? "soon"),
-        String(s.entryCount), error,
+        String(s.entryCount), String(s.retentionDropped), error,
       ])
     }
     let widths = (0..<header.count - 1).map { col in rows.map { $0[col].count }.max() ?? 0 }

@@ -58,10 +58,13 @@ struct CrawlCommand: AsyncParsableCommand {
     do {
       try await crawler.setSources(settings.sources)
       let report = await crawler.crawlOnce()
+      let sweep = try await store.sweep(at: Date())
+      Wiring.logSweep(sweep, logger: logger)
       print(
         "crawled \(report.sources) sources in \(String(format: "%.1f", report.duration)) s: "
           + "\(report.fetched) fetched, \(report.notModified) not modified, \(report.failed) failed, "
-          + "\(report.gone) gone, \(report.newEntries) new entries")
+          + "\(report.gone) gone, \(report.newEntries) new entries"
+          + (sweep.removed > 0 ? ", \(sweep.removed) removed by retention" : ""))
     } catch {
       try? await client.shutdown()
       try? await store.close()
@@ -99,7 +102,22 @@ final class Daemon: Sendable {
     crawler = Crawler(
       store: store, options: Wiring.crawlerOptions(settings), logger: logger, httpClient: client)
     try await crawler.setSources(settings.sources)
+    // Per-source gauges from the store: a restart does not blank them until the next fetch.
+    try await crawler.publishStoredMetrics()
     publisher = Publisher(store: store, options: Wiring.publisherOptions(settings))
+  }
+
+  /// One retention sweep (start-up, then every `[store] sweep_interval`, and after a reload):
+  /// what it removed is logged per source and published at once.
+  func sweep() async {
+    do {
+      let result = try await store.sweep(at: Date())
+      Wiring.logSweep(result, logger: logger)
+      if result.removed > 0 { await publisher.invalidate() }
+      try await crawler.publishStoredMetrics(health: false)
+    } catch {
+      logger.error("retention sweep failed: \(error)")
+    }
   }
 
   func run() async throws {
@@ -118,6 +136,7 @@ final class Daemon: Sendable {
           .init(service: CrawlerService(daemon: self)),
           .init(service: ReloadService(daemon: self)),
           .init(service: HeartbeatService(daemon: self)),
+          .init(service: SweepService(daemon: self)),
         ],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger))
@@ -226,12 +245,15 @@ final class Daemon: Sendable {
       logger.warning("store path changes take effect on restart")
     }
     do {
+      store.updateOptions(Wiring.storeOptions(fresh))
       await crawler.updateOptions(Wiring.crawlerOptions(fresh))
       try await crawler.setSources(fresh.sources)
       await publisher.updateOptions(Wiring.publisherOptions(fresh))
       await publisher.invalidate()
       settingsBox.value = fresh
       logger.info("configuration reloaded", metadata: ["sources": "\(fresh.sources.count)"])
+      // New retention limits apply now, not at the next tick.
+      await sweep()
     } catch {
       logger.error("reload failed while applying sources: \(error)")
     }
@@ -247,6 +269,21 @@ struct CrawlerService: Service {
       try await daemon.crawler.run()
     }
     daemon.notifier.notify("STOPPING=1")
+  }
+}
+
+/// Retention on a clock: once at start-up, then every `[store] sweep_interval`, whatever the
+/// sources' fetches return (304, failures and 410 included).
+struct SweepService: Service {
+  let daemon: Daemon
+  func run() async throws {
+    while !Task.isCancelled && !Task.isShuttingDownGracefully {
+      await daemon.sweep()
+      let interval = max(1, daemon.settingsBox.value.store.sweepInterval)
+      try? await cancelWhenGracefulShutdown {
+        try await Task.sleep(for: .milliseconds(Int64(interval * 1000)))
+      }
+    }
   }
 }
 

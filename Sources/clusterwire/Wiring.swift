@@ -32,7 +32,28 @@ enum Wiring {
   static func storeOptions(_ s: Settings) -> StoreOptions {
     StoreOptions(
       maxEntriesPerSource: s.store.maxEntries, maxAge: s.store.maxAge,
-      duplicateWindow: s.store.duplicateWindow)
+      duplicateWindow: s.store.duplicateWindow, inactiveGrace: s.store.removedGrace)
+  }
+
+  /// One info line per source that lost entries to retention, saying why.
+  static func logSweep(_ sweep: RetentionSweep, logger: Logger) {
+    for r in sweep.sources {
+      var why: [String] = []
+      if r.byAge > 0 { why.append("\(r.byAge) first seen longer ago than max_age") }
+      if r.byCount > 0 { why.append("\(r.byCount) over max_entries") }
+      if r.purged > 0 {
+        why.append("\(r.purged) of a source removed longer ago than removed_grace")
+      }
+      logger.info(
+        "retention removed \(r.total) entries: \(why.joined(separator: ", "))",
+        metadata: [
+          "source": "\(r.sourceID)", "by_age": "\(r.byAge)", "by_count": "\(r.byCount)",
+          "purged": "\(r.purged)",
+        ])
+    }
+    if sweep.tombstonesPruned > 0 {
+      logger.debug("retention pruned \(sweep.tombstonesPruned) tombstones")
+    }
   }
 
   static func openStore(_ s: Settings) throws -> SQLiteFeedStore {

@@ -120,6 +120,13 @@ final class MemoryStore: FeedStore, @unchecked Sendable {
 
   func changeToken() async throws -> Int64 { try locked { $0.token } }
 
+  /// Retention is the SQLite store's business (FeedStoreTests); this double keeps everything.
+  func sweep(at: Date) async throws -> RetentionSweep { RetentionSweep() }
+  /// No archive page is ever sealed here: the current document holds the whole timeline
+  /// (the sealing rules are the SQLite store's, tested in FeedStoreTests/PublisherTests).
+  func archives(_ query: TimelineQuery, pageSize: Int) async throws -> ArchiveLayout {
+    ArchiveLayout(pages: [])
+  }
   func close() async throws { lock.withLock { data.closed = true } }
 }
 
@@ -143,5 +150,9 @@ final class HangingStore: FeedStore, @unchecked Sendable {
   func counts() async throws -> StoreCounts { try await inner.counts() }
   func facets() async throws -> StoreFacets { try await inner.facets() }
   func changeToken() async throws -> Int64 { try await inner.changeToken() }
+  func sweep(at: Date) async throws -> RetentionSweep { try await inner.sweep(at: at) }
+  func archives(_ query: TimelineQuery, pageSize: Int) async throws -> ArchiveLayout {
+    try await inner.archives(query, pageSize: pageSize)
+  }
   func close() async throws { try await inner.close() }
 }

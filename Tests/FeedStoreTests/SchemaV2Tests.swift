@@ -82,7 +82,9 @@ final class SchemaV2Tests: XCTestCase {
         id: "tag:a,\(i)", title: "Story number \(i) about something else entirely",
         published: t0.addingTimeInterval(Double(i) * 60), summary: "Lead text of story \(i).")
     }
-    let r = try await f.ingest("a", doc, at: t0.addingTimeInterval(3600))
+    try await f.ingest("a", doc, at: t0.addingTimeInterval(3600))
+    // The next document carries only the two newest: the other four may go.
+    let r = try await f.ingest("a", Array(doc.suffix(2)), at: t0.addingTimeInterval(7200))
     XCTAssertEqual(r.expired, 4)
     try await assertNearDupConsistent(f.store)
     let rows = try await f.store.pool.read {
@@ -107,6 +109,8 @@ final class SchemaV2Tests: XCTestCase {
     }
     var r = try await f.ingest("a", doc, at: t0.addingTimeInterval(86400))
     XCTAssertEqual(r.inserted, count)
+    XCTAssertEqual(r.expired, 0)  // the current document is never cut
+    r = try await f.ingest("a", Array(doc.suffix(150)), at: t0.addingTimeInterval(1.5 * 86400))
     XCTAssertEqual(r.expired, count - 150)
     // The same document again: the kept ones are unchanged, the removed ones stay removed.
     r = try await f.ingest("a", doc, at: t0.addingTimeInterval(2 * 86400))
@@ -254,7 +258,8 @@ final class SchemaV2Tests: XCTestCase {
     let store = try SQLiteFeedStore(path: path)
     defer { Task { try? await store.close() } }
     let applied = try await store.pool.read { try Schema.migrator.appliedMigrations($0) }
-    XCTAssertEqual(applied, ["v1-initial", "v2-near-duplicate-table"])
+    XCTAssertEqual(
+      applied, ["v1-initial", "v2-near-duplicate-table", "v3-retention-lifecycle-archives"])
     let columns = try await store.pool.read { try $0.columns(in: "entry").map(\.name) }
     XCTAssertFalse(columns.contains("b0"))
     XCTAssertEqual(columns.suffix(3), ["extra", "summary", "content"])

@@ -163,7 +163,8 @@ final class StoreBasicsTests: XCTestCase {
       FetchOutcome(sourceID: "a", result: .failed, attemptedAt: t0, error: "x", nextDue: t0),
       feed: nil)
     let t3 = try await f.store.changeToken()
-    XCTAssertGreaterThan(t3, t2)  // health page changed
+    // A failure changes no feed (the HTML page's health section refreshes on its own timer).
+    XCTAssertEqual(t3, t2)
     try await f.ingest("a", [entry(title: "x")])
     let v6 = try await f.store.changeToken()
     XCTAssertGreaterThan(v6, t3)
@@ -518,7 +519,7 @@ final class DuplicateTests: XCTestCase {
 }
 
 final class RetentionTests: XCTestCase {
-  func testCountRetentionLeavesTombstonesThatSuppressResurrection() async throws {
+  func testCountRetentionNeverDropsTheCurrentDocumentAndLeavesTombstones() async throws {
     let f = try StoreFixture(options: StoreOptions(maxEntriesPerSource: 3))
     addTeardownBlock { await f.cleanup() }
     try await f.sources([source("a")])
@@ -527,13 +528,19 @@ final class RetentionTests: XCTestCase {
         id: "tag:a,\(i)", title: "Entry \(i)", link: "https://a.example/\(i)",
         published: t0.addingTimeInterval(Double(i) * 60))
     }
+    // A document longer than max_entries is kept whole: dropping part of it would only bring
+    // those entries back (as new) on the next fetch.
     var r = try await f.ingest("a", doc, at: t0.addingTimeInterval(3600))
     XCTAssertEqual(r.inserted, 5)
+    XCTAssertEqual(r.expired, 0)
+    // The next document drops the two oldest: now they may go, the newest 3 stay.
+    let next = Array(doc[2...])
+    r = try await f.ingest("a", next, at: t0.addingTimeInterval(7200))
     XCTAssertEqual(r.expired, 2)
     var kept = try await f.store.entries(sourceID: "a").compactMap(\.entry.id)
     XCTAssertEqual(kept, ["tag:a,4", "tag:a,3", "tag:a,2"])
-    // The feed keeps serving the old items: they are not resurrected.
-    r = try await f.ingest("a", doc, at: t0.addingTimeInterval(7200))
+    // The feed serves the old items again: they are not resurrected.
+    r = try await f.ingest("a", doc, at: t0.addingTimeInterval(10800))
     XCTAssertEqual(r.suppressed, 2)
     XCTAssertEqual(r.inserted, 0)
     XCTAssertEqual(r.unchanged, 3)
@@ -545,30 +552,156 @@ final class RetentionTests: XCTestCase {
     XCTAssertEqual(counts.duplicateGroups, 3)
     let v16 = try await f.allItems().count
     XCTAssertEqual(v16, 3)
+    let state = try await f.store.sourceState(id: "a")
+    XCTAssertEqual(state?.retentionDropped, 2)
   }
 
-  func testAgeRetention() async throws {
+  /// The bug report: a member's news page from 2020 with the default config must publish every
+  /// item, because max_age counts from first seen, not from the story's own date.
+  func testOldDatedEntriesArePublishedWithTheDefaultConfig() async throws {
+    let f = try StoreFixture()
+    addTeardownBlock { await f.cleanup() }
+    try await f.sources([source("a")])
+    let y2020 = Date(timeIntervalSince1970: 1_591_081_200)  // 2020-06-02
+    let doc = (0..<5).map { i in
+      entry(
+        id: "tag:a,2020,\(i)", title: "2020 story \(i)",
+        published: y2020.addingTimeInterval(Double(i) * 86400))
+    }
+    let r = try await f.ingest("a", doc, at: t0)
+    XCTAssertEqual(r.inserted, 5)
+    XCTAssertEqual(r.expired, 0)
+    let published = try await f.allItems().count
+    XCTAssertEqual(published, 5)
+    let sweep = try await f.store.sweep(at: t0.addingTimeInterval(days(1)))
+    XCTAssertEqual(sweep.removed, 0)
+    let still = try await f.allItems().count
+    XCTAssertEqual(still, 5)
+  }
+
+  func testAgeCountsFromFirstSeenAndSparesTheCurrentDocument() async throws {
     let f = try StoreFixture(options: StoreOptions(maxAge: days(30)))
     addTeardownBlock { await f.cleanup() }
     try await f.sources([source("a")])
     try await f.ingest(
       "a",
       [
-        entry(id: "tag:old", title: "Old", published: t0.addingTimeInterval(-days(20))),
+        entry(id: "tag:old", title: "Old", published: t0.addingTimeInterval(-days(400))),
         entry(id: "tag:new", title: "New", published: t0),
       ])
-    // Twenty days later the old one is past 30 days.
+    // Forty days later both were first seen over 30 days ago, but both are still in the
+    // document (every fetch since was a 304): nothing goes.
+    var sweep = try await f.store.sweep(at: t0.addingTimeInterval(days(40)))
+    XCTAssertEqual(sweep.removed, 0)
+    // The document drops "old": it goes at once, counted by age.
     let r = try await f.ingest(
       "a", [entry(id: "tag:new", title: "New", published: t0)],
-      at: t0.addingTimeInterval(days(15)))
+      at: t0.addingTimeInterval(days(41)))
     XCTAssertEqual(r.expired, 1)
     let v17 = try await f.store.entries(sourceID: "a").compactMap(\.entry.id)
     XCTAssertEqual(v17, ["tag:new"])
     // The old one re-served is suppressed.
     let again = try await f.ingest(
-      "a", [entry(id: "tag:old", title: "Old", published: t0.addingTimeInterval(-days(20)))],
-      at: t0.addingTimeInterval(days(16)))
+      "a", [entry(id: "tag:old", title: "Old", published: t0.addingTimeInterval(-days(400)))],
+      at: t0.addingTimeInterval(days(42)))
     XCTAssertEqual(again.suppressed, 1)
+    // …and "new", first seen 42 days ago, has left this document: it goes now.
+    XCTAssertEqual(again.expired, 1)
+    sweep = try await f.store.sweep(at: t0.addingTimeInterval(days(43)))
+    XCTAssertEqual(sweep.removed, 0)
+    let left = try await f.store.entries(sourceID: "a").count
+    XCTAssertEqual(left, 0)
+    let state = try await f.store.sourceState(id: "a")
+    XCTAssertEqual(state?.retentionDropped, 2)
+    XCTAssertEqual(state?.entryCount, 0)
+  }
+
+  /// The sweep reaches sources whose fetches never bring a changed body: all-304, failing and
+  /// gone ones.
+  func testSweepCoversNotModifiedFailingAndGoneSources() async throws {
+    let f = try StoreFixture(options: StoreOptions(maxAge: days(10)))
+    addTeardownBlock { await f.cleanup() }
+    try await f.sources([source("quiet"), source("failing"), source("gone")])
+    for id in ["quiet", "failing", "gone"] {
+      try await f.ingest(
+        id,
+        [
+          entry(id: "tag:\(id),1", title: "One \(id)"),
+          entry(id: "tag:\(id),2", title: "Two \(id)"),
+        ])
+      // The document then carries only the second entry.
+      try await f.ingest(
+        id, [entry(id: "tag:\(id),2", title: "Two \(id)")], at: t0.addingTimeInterval(60))
+    }
+    func record(_ id: String, _ result: FetchOutcome.Result, _ at: Date) async throws {
+      try await f.store.record(
+        FetchOutcome(
+          sourceID: id, result: result, attemptedAt: at, httpStatus: result == .gone ? 410 : 304,
+          nextDue: at + 1800), feed: nil)
+    }
+    for day in 1...12 {
+      let at = t0.addingTimeInterval(days(Double(day)))
+      try await record("quiet", .notModified, at)
+      try await record("failing", .failed, at)
+    }
+    try await record("gone", .gone, t0.addingTimeInterval(days(2)))
+    let sweep = try await f.store.sweep(at: t0.addingTimeInterval(days(12)))
+    let bySource = Dictionary(uniqueKeysWithValues: sweep.sources.map { ($0.sourceID, $0) })
+    // Entry 1 left every document: gone everywhere. Entry 2 is in the current document of the
+    // quiet and the failing source (kept), but a 410 source has no document any more.
+    XCTAssertEqual(bySource["quiet"]?.byAge, 1)
+    XCTAssertEqual(bySource["failing"]?.byAge, 1)
+    XCTAssertEqual(bySource["gone"]?.byAge, 2)
+    let quiet = try await f.store.entries(sourceID: "quiet").compactMap(\.entry.id)
+    XCTAssertEqual(quiet, ["tag:quiet,2"])
+    let failing = try await f.store.entries(sourceID: "failing").compactMap(\.entry.id)
+    XCTAssertEqual(failing, ["tag:failing,2"])
+    let gone = try await f.store.entries(sourceID: "gone").count
+    XCTAssertEqual(gone, 0)
+  }
+
+  func testTombstonesArePrunedAfterTheLongestWindow() async throws {
+    let options = StoreOptions(
+      maxEntriesPerSource: 1, maxAge: days(20), duplicateWindow: days(7), inactiveGrace: days(5))
+    let f = try StoreFixture(options: options)
+    addTeardownBlock { await f.cleanup() }
+    try await f.sources([source("a")])
+    try await f.ingest("a", [entry(id: "tag:1", title: "One")])
+    try await f.ingest("a", [entry(id: "tag:2", title: "Two")], at: t0 + 60)
+    var counts = try await f.store.counts()
+    XCTAssertGreaterThan(counts.tombstones, 0)
+    // Within the lifetime (max of the windows: 20 days) they stay…
+    var sweep = try await f.store.sweep(at: t0.addingTimeInterval(days(19)))
+    XCTAssertEqual(sweep.tombstonesPruned, 0)
+    // …after it they go, and the counter follows.
+    sweep = try await f.store.sweep(at: t0.addingTimeInterval(days(21)))
+    XCTAssertGreaterThan(sweep.tombstonesPruned, 0)
+    counts = try await f.store.counts()
+    XCTAssertEqual(counts.tombstones, 0)
+  }
+
+  /// Only publishable changes move the change token, so the publisher keeps its rendered feeds
+  /// through 304s, identical bodies and failures.
+  func testChangeTokenMovesOnlyWhenSomethingPublishedChanged() async throws {
+    let f = try StoreFixture()
+    addTeardownBlock { await f.cleanup() }
+    try await f.sources([source("a")])
+    let doc = [entry(id: "tag:1", title: "One")]
+    try await f.ingest("a", doc)
+    let before = try await f.store.changeToken()
+    for (n, result) in [FetchOutcome.Result.notModified, .failed, .gone].enumerated() {
+      try await f.store.record(
+        FetchOutcome(
+          sourceID: "a", result: result, attemptedAt: t0 + Double(n + 1) * 60, nextDue: t0 + 9999),
+        feed: nil)
+    }
+    // The same document again (a changed body with no changed entry).
+    try await f.ingest("a", doc, at: t0 + 600)
+    var token = try await f.store.changeToken()
+    XCTAssertEqual(token, before)
+    try await f.ingest("a", doc + [entry(id: "tag:2", title: "Two")], at: t0 + 900)
+    token = try await f.store.changeToken()
+    XCTAssertGreaterThan(token, before)
   }
 
   func testRemovingThePreferredCopyPromotesTheNext() async throws {

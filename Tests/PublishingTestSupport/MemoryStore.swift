@@ -149,5 +149,12 @@ public final class MemoryStore: FeedStore, @unchecked Sendable {
 
   public func changeToken() async throws -> Int64 { lock.withLock { token } }
 
+  /// Retention is the SQLite store's business (FeedStoreTests); this double keeps everything.
+  public func sweep(at: Date) async throws -> RetentionSweep { RetentionSweep() }
+  /// No archive page is ever sealed here: the current document holds the whole timeline
+  /// (the sealing rules are the SQLite store's, tested in FeedStoreTests/PublisherTests).
+  public func archives(_ query: TimelineQuery, pageSize: Int) async throws -> ArchiveLayout {
+    ArchiveLayout(pages: [])
+  }
   public func close() async throws {}
 }
