@@ -131,17 +131,21 @@ enum AtomRenderer {
       o.element(
         "content", e.summary.map { TextTools.plainText($0.value) } ?? "", [("type", "text")])
     }
-    source(&o, item.source)
+    // An archive page must not change when a source is merely fetched again: there the
+    // source's `updated` is the story's own (the source as of this story).
+    source(
+      &o, item.source,
+      updated: (ctx.archive?.isArchive ?? false) ? stored.contentUpdated : nil)
     o.close("entry")
     o.raw("\n")
   }
 
   /// The full `atom:source`, so a reader knows which feed the story came from.
-  static func source(_ o: inout Output, _ s: SourceState) {
+  static func source(_ o: inout Output, _ s: SourceState, updated fixed: Date? = nil) {
     o.open("source")
     o.element("id", s.feedID.flatMap { $0.isEmpty ? nil : $0 } ?? s.url)
     o.element("title", TimelineContext.sourceTitle(s), [("type", "text")])
-    if let updated = s.feedUpdated ?? s.lastSuccess {
+    if let updated = fixed ?? s.feedUpdated ?? s.lastSuccess {
       o.element("updated", DateFormat.rfc3339(updated))
     }
     link(&o, TextTools.safeURL(s.feedLink), rel: "alternate", type: "text/html")
