@@ -11,9 +11,14 @@ public final class RawConnection: @unchecked Sendable {
   private var buffer: [UInt8] = []
 
   /// Connects (blocking); nil when the connection is refused.
-  public init?(port: Int, receiveTimeout: TimeInterval = 10) {
+  /// - Parameter receiveBuffer: a small `SO_RCVBUF` (set before connecting) makes a client that
+  ///   does not read stall the server's writes quickly.
+  public init?(port: Int, receiveTimeout: TimeInterval = 10, receiveBuffer: Int32? = nil) {
     fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { return nil }
+    if var size = receiveBuffer {
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+    }
     var tv = timeval(
       tv_sec: Int(receiveTimeout),
       tv_usec: Int((receiveTimeout.truncatingRemainder(dividingBy: 1)) * 1e6))
@@ -72,6 +77,19 @@ public final class RawConnection: @unchecked Sendable {
       }
       // Data (an error response before the close): keep it and wait for the close.
       buffer.append(contentsOf: scratch[0..<n])
+    }
+  }
+
+  /// Reads until the peer closes (`eof`) or a read times out; returns how many bytes came.
+  public func drain() -> (bytes: Int, eof: Bool) {
+    var scratch = [UInt8](repeating: 0, count: 65536)
+    var total = buffer.count
+    buffer.removeAll()
+    while true {
+      let n = recv(fd, &scratch, scratch.count, 0)
+      if n == 0 { return (total, true) }
+      if n < 0 { return (total, errno != EAGAIN && errno != EWOULDBLOCK) }
+      total += n
     }
   }
 
