@@ -68,13 +68,21 @@ let package = Package(
     ),
     .target(
       name: "Publisher",
-      dependencies: ["FeedModel", "FeedStore"]
+      dependencies: [
+        "FeedModel", "FeedStore",
+        // clusterwire_feed_renders_total.
+        .product(name: "Metrics", package: "swift-metrics"),
+      ]
     ),
     .target(
       name: "Server",
       dependencies: [
         "Publisher", "FeedStore",
         .product(name: "Hummingbird", package: "hummingbird"),
+        // HTTP1Channel, HTTPServerBuilder and the channel handlers of ConnectionGuard.swift.
+        .product(name: "HummingbirdCore", package: "hummingbird"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
         .product(name: "CompressNIO", package: "compress-nio"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),
@@ -145,6 +153,7 @@ let package = Package(
       name: "PublisherTests",
       dependencies: [
         "TestSupport", "PublishingTestSupport", "Publisher", "FeedStore", "FeedModel", "FeedParser",
+        .product(name: "Metrics", package: "swift-metrics"),
       ],
       exclude: ["Fixtures"]),
     .testTarget(

@@ -199,8 +199,12 @@ public enum ConfigLoader {
         )
       }
     }
+    var server = Settings.Server(host: host, port: port, baseURL: baseURL)
+    if let d = t?.duration("idle_timeout") { server.idleTimeout = d }
+    if let d = t?.duration("request_head_timeout") { server.requestHeadTimeout = d }
+    if let n = t?.int("max_connections", min: 1) { server.maxConnections = n }
     t?.finish()
-    return Settings.Server(host: host, port: port, baseURL: baseURL)
+    return server
   }
 
   struct Message: Error { let text: String }

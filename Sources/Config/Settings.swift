@@ -14,11 +14,23 @@ public struct Settings: Sendable, Hashable {
     /// `http://<listen>/` (with `localhost` for a wildcard address): set it in production, since
     /// published ids derive from it.
     public var baseURL: URL
+    /// `idle_timeout`: seconds a keep-alive connection may sit idle (or a response go unread).
+    public var idleTimeout: TimeInterval
+    /// `request_head_timeout`: seconds a request head may take to arrive in full (slowloris).
+    public var requestHeadTimeout: TimeInterval
+    /// `max_connections`: open connections at once; more are closed as soon as accepted.
+    public var maxConnections: Int
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, baseURL: URL) {
+    public init(
+      host: String = "127.0.0.1", port: Int = 8080, baseURL: URL, idleTimeout: TimeInterval = 30,
+      requestHeadTimeout: TimeInterval = 10, maxConnections: Int = 10_000
+    ) {
       self.host = host
       self.port = port
       self.baseURL = baseURL
+      self.idleTimeout = idleTimeout
+      self.requestHeadTimeout = requestHeadTimeout
+      self.maxConnections = maxConnections
     }
 
     /// `host:port`, with brackets around IPv6 literals.

@@ -242,9 +242,7 @@ enum HTMLRenderer {
     }
     o.raw("</p>\n")
     if let s = e.summary ?? e.content {
-      let text =
-        s.type == .html
-        ? TextTools.plainText(s.value, limit: 400) : TextTools.plainText(s.value, limit: 400)
+      let text = summaryText(s, limit: 400)
       if !text.isEmpty { o.element("p", text) }
     }
     let others = item.duplicates
@@ -276,6 +274,26 @@ enum HTMLRenderer {
       o.raw("</ul>\n")
     }
     o.raw("</article>\n")
+  }
+
+  /// What the page shows of a summary: sanitised HTML loses its tags (it is shown as text);
+  /// plain text is shown as it is — `a < b and c > d` or `<not a tag>` are words, not markup —
+  /// with only its whitespace collapsed and the same cut. `Output.text` escapes either.
+  static func summaryText(_ t: Text, limit: Int) -> String {
+    switch t.type {
+    case .html: return TextTools.plainText(t.value, limit: limit)
+    case .text:
+      let words = t.value.split(whereSeparator: { $0.isWhitespace || $0.isNewline })
+      let s = words.joined(separator: " ")
+      guard s.count > limit else { return s }
+      let cut = s.prefix(limit)
+      if let space = cut.lastIndex(of: " "),
+        cut.distance(from: cut.startIndex, to: space) > limit / 2
+      {
+        return String(cut[..<space]) + "…"
+      }
+      return String(cut) + "…"
+    }
   }
 
   static func health(_ o: inout Output, _ ctx: TimelineContext, _ l: Labels, _ up: String) {

@@ -1,47 +1,82 @@
 import FeedModel
 import FeedStore
 import Foundation
+import Metrics
 
 #if canImport(Glibc)
   import Glibc
 #endif
 
-/// Renders the store into the published documents and caches their bytes. A document is
-/// rendered at most once per store change (`FeedStore.changeToken()`), never per request: the
-/// token is looked at no more than every `checkInterval`, or at once after `invalidate()`.
+/// Renders the store into the published documents and caches their bytes. A feed document
+/// (Atom, RSS, JSON Feed, OPML) is rendered at most once per store change
+/// (`FeedStore.changeToken()`), never per request: the token is looked at no more than every
+/// `checkInterval`, or at once after `invalidate()`. HTML pages carry the sources' health, which
+/// changes without the token moving (a 304, a failure), so they are also re-rendered on the first
+/// request after `healthRefresh`.
+///
+/// Memory does not depend on what clients ask for: documents and validators live in byte-bounded
+/// LRU caches (`PublisherCacheLimits`), where pages (`?before=`/`?after=`) and known 404s are
+/// evicted before the unpaged documents.
 public actor Publisher {
   /// How stale a cached document may be when nobody called `invalidate()`.
   public static let checkInterval: Duration = .milliseconds(250)
-  /// Bounds the cache against crawlers walking arbitrary `?before=` cursors.
-  static let maxCachedDocuments = 2048
 
   private let store: any FeedStore
   private var options: PublisherOptions
-  /// Rendered documents (nil = a known 404) by canonical path + page query.
-  private var cache: [String: Document?] = [:]
+  private let healthRefresh: Duration
   private var inflight: [String: Task<Document?, any Error>] = [:]
   /// ETag and first-seen time of each key's bytes, kept across re-renders so an unchanged
   /// document keeps its Last-Modified.
-  private var validators: [String: (etag: String, lastModified: Date)] = [:]
+  private var validators: ByteLRU<String, Validator>
   private var token: Int64?
   /// Bumped whenever cached output becomes invalid; renders started earlier are not cached.
   private var generation = 0
   private var lastCheck: ContinuousClock.Instant?
   private var mustCheck = true
-  private var meta: (generation: Int, states: [SourceState], facets: StoreFacets)?
-  private nonisolated let fast = FastCache()
+  private var meta:
+    (
+      generation: Int, fetched: ContinuousClock.Instant, states: [SourceState],
+      facets: StoreFacets
+    )?
+  /// Rendered documents (nil = a known 404) by canonical path + page query; request threads read
+  /// it without a hop onto the actor.
+  private nonisolated let cache: DocumentCache
+  private nonisolated let renders: RenderCounter
 
-  public init(store: any FeedStore, options: PublisherOptions) {
+  /// - Parameters:
+  ///   - limits: the cache budgets (defaults: 32 MiB of documents, 4 MiB of it for pages and 404s).
+  ///   - healthRefresh: how old an HTML page (whose health section changes without the store's
+  ///     change token moving) may get before the next request re-renders it.
+  ///   - metricsFactory: where `clusterwire_feed_renders_total` goes; nil uses the global
+  ///     `MetricsSystem` (tests pass their own or read `feedRenders`).
+  public init(
+    store: any FeedStore, options: PublisherOptions, limits: PublisherCacheLimits = .init(),
+    healthRefresh: Duration = .seconds(15), metricsFactory: (any MetricsFactory)? = nil
+  ) {
     self.store = store
     self.options = options
+    self.healthRefresh = healthRefresh
+    self.cache = DocumentCache(limits: limits)
+    self.validators = ByteLRU(
+      maxBytes: limits.validatorBytes, expendableBytes: limits.validatorBytes / 2,
+      maxCount: limits.maxValidators)
+    self.renders = RenderCounter(factory: metricsFactory)
   }
+
+  /// How many feed documents (Atom, RSS, JSON Feed, OPML; not HTML pages) were rendered since
+  /// start: the number `clusterwire_feed_renders_total` counts. Stays put while the store's
+  /// change token does not move, however often `invalidate()` is called.
+  public nonisolated var feedRenders: Int { renders.value }
+
+  /// Bytes and entries held by the document cache now (for tests and benchmarks).
+  public nonisolated var cacheUsage: (bytes: Int, documents: Int) { cache.usage }
 
   /// The document for a request path and query (`before`/`after` select a page), or nil when
   /// no such document exists (unknown path, category, source, language or a malformed cursor).
   public func document(path: String, query: [String: String]) async throws -> Document? {
     guard let (route, pageQuery, key) = Self.resolve(path: path, query: query) else { return nil }
     try await refreshIfChanged()
-    if let hit = cache[key] { return hit }
+    if let hit = cache.lookup(key) { return hit }
     if let running = inflight[key] { return try await running.value }
     let gen = generation
     let task = Task { try await self.render(route, pageQuery: pageQuery, key: key) }
@@ -50,9 +85,9 @@ public actor Publisher {
       let doc = try await task.value
       if gen == generation {
         inflight[key] = nil
-        if cache.count >= Self.maxCachedDocuments { cache.removeAll(keepingCapacity: true) }
-        cache[key] = doc
-        if let doc { fast.put(key, doc) }
+        // HTML pages show the sources' health, which moves without the change token.
+        let expires = route.isHTML ? ContinuousClock.now + healthRefresh : nil
+        cache.put(key, doc, expires: expires, expendable: pageQuery != nil || doc == nil)
       }
       return doc
     } catch {
@@ -65,7 +100,7 @@ public actor Publisher {
   /// at once instead of waiting for `checkInterval`.
   public func invalidate() {
     mustCheck = true
-    fast.expire()
+    cache.expire()
   }
 
   /// Config reload: new titles, base URL or page size re-render everything.
@@ -180,9 +215,8 @@ public actor Publisher {
   // MARK: internals
 
   private func dropCache() {
-    fast.clear()
+    cache.clear()
     generation += 1
-    cache.removeAll()
     inflight.removeAll()
     meta = nil
   }
@@ -203,7 +237,7 @@ public actor Publisher {
       token = current
       dropCache()
     }
-    if !mustCheck { fast.validate(until: now + Self.checkInterval) }
+    if !mustCheck { cache.validate(until: now + Self.checkInterval) }
   }
 
   /// Route, page query and cache key of a request, or nil when no document can exist there.
@@ -229,15 +263,29 @@ public actor Publisher {
   /// nil means "ask `document(path:query:)`", not 404. The server tries this first per request.
   public nonisolated func cachedDocument(path: String, query: [String: String]) -> Document? {
     guard let (_, _, key) = Self.resolve(path: path, query: query) else { return nil }
-    return fast.get(key)
+    return cache.fresh(key)
   }
 
-  private func metadata() async throws -> ([SourceState], StoreFacets) {
-    if let meta, meta.generation == generation { return (meta.states, meta.facets) }
+  /// The key a request's document is cached under (canonical path plus page query), or nil when
+  /// no document can exist there. The server keys its wire forms by it, so a re-rendered
+  /// document replaces (and frees) its previous version there too.
+  public nonisolated static func cacheKey(path: String, query: [String: String]) -> String? {
+    resolve(path: path, query: query)?.2
+  }
+
+  /// Source states and facets of the current generation; `maxAge` (the HTML pages' health)
+  /// fetches them again when older, since health changes without the change token moving.
+  private func metadata(maxAge: Duration? = nil) async throws -> ([SourceState], StoreFacets) {
+    if let meta, meta.generation == generation,
+      maxAge.map({ ContinuousClock.now - meta.fetched < $0 }) ?? true
+    {
+      return (meta.states, meta.facets)
+    }
     let gen = generation
+    let fetched = ContinuousClock.now
     let states = try await store.sourceStates().filter(\.active)
     let facets = try await store.facets()
-    if gen == generation { meta = (gen, states, facets) }
+    if gen == generation { meta = (gen, fetched, states, facets) }
     return (states, facets)
   }
 
@@ -268,7 +316,7 @@ public actor Publisher {
   )
     async throws -> Document?
   {
-    let (states, facets) = try await metadata()
+    let (states, facets) = try await metadata(maxAge: route.isHTML ? healthRefresh : nil)
     let bytes: [UInt8]
     let contentType: String
     switch route {
@@ -337,45 +385,141 @@ public actor Publisher {
       bytes = AtomRenderer.render(ctx)
       contentType = ContentTypes.atom
     }
-    let etag = Hashing.etag(bytes)
+    if !route.isHTML { renders.increment() }
+    // The renderers reserve 64 KiB up front; a cached 3 KB page must not pin that much.
+    let body = Self.compact(bytes)
+    let etag = Hashing.etag(body)
     let lastModified: Date
-    if let known = validators[key], known.etag == etag {
+    if let known = validators.get(key), known.etag == etag {
       lastModified = known.lastModified
     } else {
       // Whole seconds: HTTP dates carry no fraction, and If-Modified-Since compares them.
       lastModified = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
-      validators[key] = (etag, lastModified)
+      validators.set(
+        key, Validator(etag: etag, lastModified: lastModified),
+        cost: key.utf8.count + etag.utf8.count + Validator.overhead,
+        lane: pageQuery == nil ? .primary : .expendable)
     }
     return Document(
-      path: route.path, contentType: contentType, body: bytes, etag: etag,
+      path: route.path, contentType: contentType, body: body, etag: etag,
       lastModified: lastModified)
   }
 }
 
-/// A lock-protected copy of the rendered documents that request threads read without a hop
-/// onto the actor. Valid only until the next change-token check is due; cleared with the cache.
-final class FastCache: @unchecked Sendable {
+extension Publisher {
+  /// A copy of `bytes` with no spare capacity (a plain `Array(bytes)` would share the buffer).
+  static func compact(_ bytes: [UInt8]) -> [UInt8] {
+    guard bytes.capacity > bytes.count + bytes.count / 8 + 64 else { return bytes }
+    return [UInt8](unsafeUninitializedCapacity: bytes.count) { out, n in
+      _ = out.initialize(from: bytes)
+      n = bytes.count
+    }
+  }
+}
+
+extension DocumentRoute {
+  /// HTML pages carry the health section; every other document is a feed.
+  fileprivate var isHTML: Bool {
+    if case .timeline(_, .html) = self { return true }
+    return false
+  }
+}
+
+/// The budgets of the publisher's caches. Every cost counts the bytes held plus an estimate of
+/// the per-entry overhead (key, path, content type, ETag, bookkeeping), so a flood of tiny entries
+/// (404s for invented paths) is bounded too.
+public struct PublisherCacheLimits: Sendable, Hashable {
+  /// Rendered documents together (identity plus any pre-compressed bytes).
+  public var documentBytes: Int
+  /// The part of `documentBytes` that pages (`?before=`/`?after=`) and known 404s may use; they
+  /// are evicted before any unpaged document.
+  public var pagedDocumentBytes: Int
+  /// Documents held, whatever their size.
+  public var maxDocuments: Int
+  /// Validators (ETag and first-seen time per key, kept across store changes).
+  public var validatorBytes: Int
+  public var maxValidators: Int
+
+  public init(
+    documentBytes: Int = 32 << 20, pagedDocumentBytes: Int = 4 << 20, maxDocuments: Int = 16_384,
+    validatorBytes: Int = 2 << 20, maxValidators: Int = 16_384
+  ) {
+    self.documentBytes = documentBytes
+    self.pagedDocumentBytes = pagedDocumentBytes
+    self.maxDocuments = maxDocuments
+    self.validatorBytes = validatorBytes
+    self.maxValidators = maxValidators
+  }
+
+  /// Estimated bytes of one cached document besides its body: the `Document` struct and its
+  /// strings, the key, the LRU node.
+  static let documentOverhead = 512
+}
+
+/// ETag and first-seen time of one key's bytes.
+struct Validator: Sendable {
+  var etag: String
+  var lastModified: Date
+  /// Estimated bytes of one entry besides its key and ETag text.
+  static let overhead = 96
+}
+
+/// The rendered documents, lock-protected so request threads read them without a hop onto the
+/// actor, in a byte-bounded LRU. A whole-cache validity window (`validate(until:)`) says the
+/// change token was checked recently; each entry may also expire on its own (HTML pages, for
+/// their health section). Cleared when the store changes, which frees every old version.
+final class DocumentCache: @unchecked Sendable {
+  struct Entry {
+    var doc: Document?
+    var expires: ContinuousClock.Instant?
+  }
   private let lock = NSLock()
-  private var docs: [String: Document] = [:]
+  private var lru: ByteLRU<String, Entry>
   private var validUntil: ContinuousClock.Instant?
 
-  func get(_ key: String) -> Document? {
+  init(limits: PublisherCacheLimits) {
+    lru = ByteLRU(
+      maxBytes: limits.documentBytes, expendableBytes: limits.pagedDocumentBytes,
+      maxCount: limits.maxDocuments)
+  }
+
+  /// The fast path: a document known to be current (the change token was checked less than
+  /// `checkInterval` ago and the entry has not expired); nil means "ask the actor", not 404.
+  func fresh(_ key: String) -> Document? {
     lock.withLock {
-      guard let until = validUntil, ContinuousClock.now < until else { return nil }
-      return docs[key]
+      let now = ContinuousClock.now
+      guard let until = validUntil, now < until, let entry = lru.get(key) else { return nil }
+      if let expires = entry.expires, now >= expires { return nil }
+      return entry.doc
     }
   }
 
-  func put(_ key: String, _ doc: Document) {
+  /// The actor's look-up: `.some(nil)` is a cached 404; nil is a miss or an expired entry.
+  func lookup(_ key: String) -> Document?? {
     lock.withLock {
-      if docs.count >= Publisher.maxCachedDocuments { docs.removeAll(keepingCapacity: true) }
-      docs[key] = doc
+      guard let entry = lru.get(key) else { return nil }
+      if let expires = entry.expires, ContinuousClock.now >= expires { return nil }
+      return .some(entry.doc)
     }
   }
+
+  /// Stores (or replaces, releasing the old version) the document for `key`.
+  func put(_ key: String, _ doc: Document?, expires: ContinuousClock.Instant?, expendable: Bool) {
+    let cost =
+      (doc?.body.capacity ?? 0) + (doc?.gzipped?.capacity ?? 0) + key.utf8.count
+      + PublisherCacheLimits.documentOverhead
+    lock.withLock {
+      _ = lru.set(
+        key, Entry(doc: doc, expires: expires), cost: cost,
+        lane: expendable ? .expendable : .primary)
+    }
+  }
+
+  var usage: (bytes: Int, documents: Int) { lock.withLock { (lru.totalBytes, lru.count) } }
 
   func clear() {
     lock.withLock {
-      docs.removeAll()
+      lru.removeAll()
       validUntil = nil
     }
   }
@@ -383,4 +527,27 @@ final class FastCache: @unchecked Sendable {
   func expire() { lock.withLock { validUntil = nil } }
 
   func validate(until: ContinuousClock.Instant) { lock.withLock { validUntil = until } }
+}
+
+/// Counts feed renders for `Publisher.feedRenders` and `clusterwire_feed_renders_total`.
+final class RenderCounter: @unchecked Sendable {
+  private let lock = NSLock()
+  private var count = 0
+  private let counter: Counter
+
+  init(factory: (any MetricsFactory)?) {
+    let label = "clusterwire_feed_renders_total"
+    if let factory {
+      counter = Counter(label: label, dimensions: [], factory: factory)
+    } else {
+      counter = Counter(label: label)
+    }
+  }
+
+  var value: Int { lock.withLock { count } }
+
+  func increment() {
+    lock.withLock { count += 1 }
+    counter.increment()
+  }
 }

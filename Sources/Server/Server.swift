@@ -1,17 +1,56 @@
 import CompressNIO
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Metrics
+import NIOCore
 import Publisher
 
-/// Where the HTTP server listens (`[server]` in the config).
+/// Where the HTTP server listens (`[server]` in the config) and the limits that make it fit for
+/// the public internet: slow or idle clients are cut off, request heads are bounded, and the
+/// number of connections is capped so that file descriptors and memory cannot run out.
 public struct ServerOptions: Sendable, Hashable {
   public var host: String
   public var port: Int
-  public init(host: String = "127.0.0.1", port: Int = 8080) {
+  /// A connection with no request in progress for this long is closed (keep-alive idle), and so
+  /// is one whose client stops reading a response for this long. Default 30 s.
+  public var idleTimeout: Duration
+  /// A request head must be complete this long after its first byte (or after the connection
+  /// opened, for the first request): a slowloris client that sends a few bytes and then trickles
+  /// the rest, or nothing, is closed then. Default 10 s.
+  public var requestHeadTimeout: Duration
+  /// Request line plus header fields, in bytes; a larger head is answered 400 and the connection
+  /// closed. Default 16 KiB (NIO's own default, 80 KiB, is more than a feed reader needs).
+  public var maxRequestHeadBytes: Int
+  /// Header fields per request. Default 100.
+  public var maxHeaderFields: Int
+  /// Open connections at once; over it, a new connection is closed as soon as it is accepted.
+  /// Default 10 000. Also bounded by the file-descriptor limit, which `makeServer` raises to the
+  /// hard limit (see `FileDescriptors`).
+  public var maxConnections: Int
+  /// Budget for the wire forms of served documents (identity and gzip bytes plus an estimate of
+  /// the headers built once per version). Default 32 MiB.
+  public var bodyCacheBytes: Int
+  /// The part of `bodyCacheBytes` that pages (`?before=`/`?after=`) may use; evicted first.
+  /// Default 4 MiB.
+  public var pagedBodyCacheBytes: Int
+
+  public init(
+    host: String = "127.0.0.1", port: Int = 8080, idleTimeout: Duration = .seconds(30),
+    requestHeadTimeout: Duration = .seconds(10), maxRequestHeadBytes: Int = 16 * 1024,
+    maxHeaderFields: Int = 100, maxConnections: Int = 10_000, bodyCacheBytes: Int = 32 << 20,
+    pagedBodyCacheBytes: Int = 4 << 20
+  ) {
     self.host = host
     self.port = port
+    self.idleTimeout = idleTimeout
+    self.requestHeadTimeout = requestHeadTimeout
+    self.maxRequestHeadBytes = maxRequestHeadBytes
+    self.maxHeaderFields = maxHeaderFields
+    self.maxConnections = maxConnections
+    self.bodyCacheBytes = bodyCacheBytes
+    self.pagedBodyCacheBytes = pagedBodyCacheBytes
   }
 }
 
@@ -33,11 +72,15 @@ public func makeServer(
 ) -> some ApplicationProtocol {
   let responder = FeedResponder(
     publisher: publisher, logger: logger, readiness: readiness, metrics: metrics,
-    counters: RequestCounters(factory: metricsFactory))
+    counters: RequestCounters(factory: metricsFactory),
+    bodies: BodyCache(maxBytes: options.bodyCacheBytes, pagedBytes: options.pagedBodyCacheBytes))
   return Application(
     responder: responder,
+    server: guardedHTTP1(options, logger: logger),
+    // A deeper accept queue than Hummingbird's 256: a burst of connections (or a slowloris
+    // flood) must not make the kernel drop the SYNs of ordinary clients.
     configuration: ApplicationConfiguration(
-      address: .hostname(options.host, port: options.port), serverName: nil),
+      address: .hostname(options.host, port: options.port), serverName: nil, backlog: 1024),
     onServerRunning: { channel in
       await onRunning?(channel.localAddress?.port ?? options.port)
     },
@@ -54,7 +97,7 @@ struct FeedResponder: HTTPResponder {
   let readiness: @Sendable () async -> (ready: Bool, reason: String)
   let metrics: @Sendable () async -> String
   let counters: RequestCounters
-  let bodies = BodyCache()
+  let bodies: BodyCache
 
   static let cacheControl = "public, max-age=300"
 
@@ -111,6 +154,10 @@ struct FeedResponder: HTTPResponder {
     if request.uri.query != nil {
       for (k, v) in request.uri.queryParameters { query[String(k)] = String(v) }
     }
+    // Unknown paths end here: nothing is cached for them, whatever a client invents.
+    guard let key = Publisher.cacheKey(path: path, query: query) else {
+      return Self.text(.notFound, "not found\n")
+    }
     let doc: Document?
     do {
       // Usually served straight from the publisher's lock-protected copy, no actor hop.
@@ -126,7 +173,7 @@ struct FeedResponder: HTTPResponder {
     guard let doc else { return Self.text(.notFound, "not found\n") }
 
     let gzipOK = Self.acceptsGzip(request.headers[.acceptEncoding])
-    let bodies = self.bodies.get(doc)
+    let bodies = self.bodies.get(doc, key: key)
     let useGzip = gzipOK && bodies.gzip != nil
     if Self.notModified(request, doc: doc, gzipETag: bodies.gzipETag) {
       return Response(
@@ -179,9 +226,14 @@ struct FeedResponder: HTTPResponder {
 }
 
 /// The wire forms of each rendered document — the identity bytes as a `ByteBuffer` and the gzip
-/// bytes compressed once per ETag (not per request) — shared by every response of that version.
+/// bytes compressed once per version (not per request) — shared by every response of that
+/// version. Keyed by the publisher's cache key (path plus page query), so a new version of a
+/// document replaces its old one, and both sets of bytes are freed; bounded in bytes by a
+/// `ByteLRU` whose expendable lane holds the pages.
 final class BodyCache: @unchecked Sendable {
   struct Bodies {
+    var etag: String
+    var contentType: String
     var identity: ByteBuffer
     var gzip: ByteBuffer?
     var gzipETag: String
@@ -192,22 +244,31 @@ final class BodyCache: @unchecked Sendable {
     var notModifiedGzipHeaders: HTTPFields
   }
   private let lock = NSLock()
-  private var byETag: [String: Bodies] = [:]
-  static let maxEntries = 4096
+  private var lru: ByteLRU<String, Bodies>
+  /// Estimated bytes of one entry besides its bodies: four header sets, strings, the LRU node.
+  static let overhead = 1024
 
-  func get(_ doc: Document) -> Bodies {
-    let key = doc.etag + doc.contentType
-    lock.lock()
-    if let hit = byETag[key] {
-      lock.unlock()
+  init(maxBytes: Int, pagedBytes: Int) {
+    lru = ByteLRU(maxBytes: maxBytes, expendableBytes: pagedBytes)
+  }
+
+  /// Bytes and entries held now (tests).
+  var usage: (bytes: Int, entries: Int) { lock.withLock { (lru.totalBytes, lru.count) } }
+
+  func get(_ doc: Document, key: String) -> Bodies {
+    if let hit = lock.withLock({ lru.get(key) }), hit.etag == doc.etag,
+      hit.contentType == doc.contentType
+    {
       return hit
     }
-    lock.unlock()
+    // Compressed outside the lock; two racing requests may both compress, one result is kept.
     let made = Self.make(doc)
-    lock.lock()
-    defer { lock.unlock() }
-    if byETag.count >= Self.maxEntries { byETag.removeAll(keepingCapacity: true) }
-    byETag[key] = made
+    // Capacity, not readable bytes: what the buffers really hold on to.
+    let cost =
+      made.identity.capacity + (made.gzip?.capacity ?? 0) + key.utf8.count + Self.overhead
+    lock.withLock {
+      _ = lru.set(key, made, cost: cost, lane: key.contains("?") ? .expendable : .primary)
+    }
     return made
   }
 
@@ -219,7 +280,8 @@ final class BodyCache: @unchecked Sendable {
     } else if doc.body.count >= 256 {
       var input = identity
       if let out = try? input.compress(with: .gzip()), out.readableBytes < doc.body.count {
-        gzip = out
+        // The compressor's buffer is sized for the worst case; keep only the bytes.
+        gzip = ByteBuffer(bytes: out.readableBytesView)
       }
     }
     // A different representation needs a different strong validator (RFC 9110 8.8.3).
@@ -239,7 +301,8 @@ final class BodyCache: @unchecked Sendable {
     gzipHeaders[.contentEncoding] = "gzip"
     gzipHeaders[.contentLength] = String(gzip?.readableBytes ?? 0)
     return Bodies(
-      identity: identity, gzip: gzip, gzipETag: gzipETag, identityHeaders: identityHeaders,
+      etag: doc.etag, contentType: doc.contentType, identity: identity, gzip: gzip,
+      gzipETag: gzipETag, identityHeaders: identityHeaders,
       gzipHeaders: gzipHeaders, notModifiedHeaders: validators(doc.etag),
       notModifiedGzipHeaders: validators(gzipETag))
   }

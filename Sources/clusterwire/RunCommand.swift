@@ -124,7 +124,7 @@ final class Daemon: Sendable {
     let settings = settingsBox.value
     let server = makeServer(
       publisher: publisher,
-      options: ServerOptions(host: settings.server.host, port: settings.server.port),
+      options: Wiring.serverOptions(settings),
       logger: logger,
       readiness: { [self] in await self.readiness() },
       metrics: { [self] in await self.metricsText() },

@@ -7,6 +7,7 @@ import FeedStore
 import Foundation
 import Logging
 import Publisher
+import Server
 
 /// Settings (the config file's view) → each stage's own options. Keeping this mapping here keeps
 /// the stages independent of the config format.
@@ -69,6 +70,14 @@ enum Wiring {
     o.concurrency = s.crawl.concurrency
     o.backoffCap = s.crawl.backoffMax
     return o
+  }
+
+  /// The listen address and the connection limits of `[server]`.
+  static func serverOptions(_ s: Settings) -> ServerOptions {
+    ServerOptions(
+      host: s.server.host, port: s.server.port, idleTimeout: .seconds(s.server.idleTimeout),
+      requestHeadTimeout: .seconds(s.server.requestHeadTimeout),
+      maxConnections: s.server.maxConnections)
   }
 
   static func publisherOptions(_ s: Settings) -> PublisherOptions {

@@ -53,6 +53,14 @@ public final class MemoryStore: FeedStore, @unchecked Sendable {
 
   public func bump() { lock.withLock { token += 1 } }
 
+  /// Changes a source's crawl state without moving the change token, as a store does for a 304,
+  /// an identical body or a failed fetch: the health changes, nothing publishable does.
+  public func updateSourceHealth(_ id: String, _ change: (inout SourceState) -> Void) {
+    lock.withLock {
+      if let i = sources.firstIndex(where: { $0.id == id }) { change(&sources[i]) }
+    }
+  }
+
   // MARK: FeedStore
 
   public func syncSources(_ definitions: [SourceDefinition]) async throws {
