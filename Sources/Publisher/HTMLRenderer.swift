@@ -18,7 +18,7 @@ enum HTMLRenderer {
           news: "Naujienos", sources: "Šaltiniai", health: "Šaltinių būklė", ok: "veikia",
           pending: "laukia pirmojo nuskaitymo",
           failingSince: "neveikia nuo", movedTo: "perkeltas į",
-          gone: "pašalintas (410), nebetikrinamas",
+          gone: "pašalintas (410), nebetikrinamas, kol nepakeistas jo konfigūracijos įrašas",
           lastSuccess: "paskutinį kartą pavyko", never: "dar nepavyko", entries: "įrašų",
           older: "Senesnės naujienos →", newer: "← Naujesnės naujienos", alsoIn: "Taip pat:",
           feeds: "Prenumerata", categories: "Sektoriai", languages: "Kalbos",
@@ -29,7 +29,7 @@ enum HTMLRenderer {
       return Labels(
         news: "News", sources: "Sources", health: "Source health", ok: "working",
         pending: "waiting for its first fetch",
-        failingSince: "failing since", movedTo: "moved to", gone: "gone (410), no longer polled",
+        failingSince: "failing since", movedTo: "moved to", gone: "gone (410), not polled until its config table changes",
         lastSuccess: "last success", never: "never succeeded yet", entries: "entries",
         older: "Older news →", newer: "← Newer news", alsoIn: "Also in:", feeds: "Subscribe",
         categories: "Sectors", languages: "Languages", noEntries: "No news yet.",
