@@ -113,7 +113,8 @@ struct Fetcher: Sendable {
       // addresses that were checked (see `RedirectGuard`).
       let plan: RedirectGuard.Plan
       if hops == 0 {
-        plan = await chain.start(current)
+        await chain.start(current)
+        plan = .direct
       } else {
         do {
           plan = try await chain.follow(current)

@@ -120,8 +120,8 @@ public struct RedirectGuard: Sendable {
 
   /// How to connect for one request.
   public enum Plan: Sendable, Hashable {
-    /// Let the client connect as usual: a plain IP literal (nothing to look up), a `file:` URL,
-    /// or a public configured origin (the admin's choice; a later private hop is refused anyway).
+    /// Let the client connect as usual: the configured URL (the admin's choice, see `start`) or
+    /// a hop to a plain IP literal (nothing to look up).
     case direct
     /// Connect to these addresses (in order) for `host`, keeping `host` for Host and TLS (SNI,
     /// certificate name).
@@ -132,18 +132,16 @@ public struct RedirectGuard: Sendable {
     self.policy = policy
   }
 
-  /// The admin's configured URL: never refused. A private one is pinned to the addresses that
-  /// made it private, so a name that answers "private" to this lookup and "public" to the
-  /// client's cannot open the private network to its redirects. An unresolvable one is left to
-  /// the client, which reports the failure in its own words.
-  public mutating func start(_ url: URL) async -> Plan {
+  /// The admin's configured URL: never refused, and connected to as usual (`Plan.direct`); this
+  /// only learns whether the chain starts inside a private network. It is not pinned: whoever
+  /// controls the DNS of a configured name can already point it at any private address, which
+  /// is the admin's choice, so pinning it would protect nothing (and would lose the client's own
+  /// fallback across a name's addresses, such as `localhost`'s ::1 and 127.0.0.1). An
+  /// unresolvable or mixed (public and private) one counts as public: its redirects are guarded.
+  public mutating func start(_ url: URL) async {
     insidePrivateNetwork = false
-    guard !url.isFileURL, let destination = try? await policy.destination(of: url) else {
-      return .direct
-    }
+    guard !url.isFileURL, let destination = try? await policy.destination(of: url) else { return }
     insidePrivateNetwork = policy.isPrivate(destination)
-    guard insidePrivateNetwork, destination.needsPinning else { return .direct }
-    return .pinned(host: destination.host, addresses: destination.addresses)
   }
 
   /// A redirect target, checked before it is requested.

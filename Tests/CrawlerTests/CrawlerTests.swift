@@ -63,7 +63,7 @@ final class Harness: Sendable {
     logger.logLevel = .debug
     crawler = Crawler(
       store: store, options: options, logger: logger, httpClient: client, policy: policy,
-      hopClientConfiguration: hopClientConfiguration)
+      hopClientConfiguration: hopClientConfiguration ?? configuration)
   }
 
   func source(_ id: String, _ path: String, interval: TimeInterval = 600, kind: SourceKind = .feed)
