@@ -55,7 +55,7 @@ let package = Package(
     .target(
       name: "Crawler",
       dependencies: [
-        "FeedModel", "FeedParser", "FeedStore",
+        "FeedModel", "FeedParser", "FeedStore", "NetworkGuard",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),
@@ -139,7 +139,7 @@ let package = Package(
       name: "CrawlerTests",
       dependencies: [
         "TestSupport",
-        "Crawler", "FeedStore", "FeedModel", "FeedParser",
+        "Crawler", "FeedStore", "FeedModel", "FeedParser", "NetworkGuard",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
@@ -177,6 +177,9 @@ let package = Package(
       ],
       exclude: ["Fixtures"]
     ),
+    // Private-network guard (issue 12)
+    .target(name: "NetworkGuard"),
+    .testTarget(name: "NetworkGuardTests", dependencies: ["NetworkGuard"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -5,6 +5,7 @@ import FeedStore
 import Foundation
 import Logging
 import NIOHTTP1
+import NetworkGuard
 
 /// Polls the configured sources politely and forever: conditional GETs, per-host and global
 /// concurrency limits, exponential backoff, server hints. Each fetch is parsed and committed to
@@ -15,6 +16,8 @@ public final class Crawler: Sendable {
   private let store: any FeedStore
   private let logger: Logger
   private let client: HTTPClient
+  private let policy: NetworkPolicy
+  private let hopConfiguration: HTTPClient.Configuration?
   private let state: Locked<State>
   private let progress: Locked<Date>
   private let wakeup = Wakeup()
@@ -44,11 +47,19 @@ public final class Crawler: Sendable {
 
   /// `httpClient` belongs to the caller, who shuts it down after the crawler stopped; build it with
   /// `options.httpClientConfiguration()` (redirects disabled, timeouts, decompression cap).
-  public init(store: any FeedStore, options: CrawlerOptions, logger: Logger, httpClient: HTTPClient)
-  {
+  /// `policy` vets redirect hops (its resolver is the system's unless a test injects one);
+  /// `hopClientConfiguration` is the configuration of the short-lived clients that connect
+  /// pinned hops, `options.httpClientConfiguration()` when nil (pass the one `httpClient` was
+  /// built with if it differs, e.g. extra trust roots).
+  public init(
+    store: any FeedStore, options: CrawlerOptions, logger: Logger, httpClient: HTTPClient,
+    policy: NetworkPolicy = NetworkPolicy(), hopClientConfiguration: HTTPClient.Configuration? = nil
+  ) {
     self.store = store
     self.logger = logger
     self.client = httpClient
+    self.policy = policy
+    self.hopConfiguration = hopClientConfiguration
     self.state = Locked(State(options: options))
     self.progress = Locked(Date())
     LibXML.bootstrap()  // idempotent; the daemon normally did it already on the main thread
@@ -373,7 +384,8 @@ public final class Crawler: Sendable {
     guard let url = URL(string: definition.url), url.scheme != nil else {
       return Interpretation(result: .failed, message: "invalid URL \(definition.url)")
     }
-    let fetcher = Fetcher(client: client, options: options)
+    let fetcher = Fetcher(
+      client: client, options: options, policy: policy, hopConfiguration: hopConfiguration)
     let raw: RawFetch
     do {
       raw = try await fetcher.fetch(
@@ -453,7 +465,7 @@ public final class Crawler: Sendable {
     case .feed:
       do {
         let parsed = try FeedParser.parse(
-          body, contentType: contentType, baseURL: finalURL, options: options.parseOptions)
+          body, contentType: contentType, baseURL: finalURL, options: options.effectiveParseOptions)
         var warnings: [String] = []
         if parsed.malformed {
           let first =
@@ -477,7 +489,7 @@ public final class Crawler: Sendable {
       do {
         let scraped = try HTMLScraper.scrape(
           body, contentType: contentType, pageURL: finalURL, selectors: selectors,
-          options: options.parseOptions)
+          options: options.effectiveParseOptions)
         return .success(scraped.parsed, scraped.warnings)
       } catch {
         return .failure(error.description)
@@ -489,13 +501,14 @@ public final class Crawler: Sendable {
   /// sent), for `clusterwire try-source`: the admin sees the entries it would produce and the
   /// warnings before reloading the daemon.
   public static func preview(
-    _ source: SourceDefinition, options: CrawlerOptions, httpClient: HTTPClient, logger: Logger
+    _ source: SourceDefinition, options: CrawlerOptions, httpClient: HTTPClient, logger: Logger,
+    policy: NetworkPolicy = NetworkPolicy()
   ) async -> SourcePreview {
     LibXML.bootstrap()
     guard let url = URL(string: source.url), url.scheme != nil else {
       return .failure("invalid URL \(source.url)")
     }
-    let fetcher = Fetcher(client: httpClient, options: options)
+    let fetcher = Fetcher(client: httpClient, options: options, policy: policy)
     let raw: RawFetch
     do {
       raw = try await fetcher.fetch(

@@ -23,7 +23,8 @@ public struct CrawlerOptions: Sendable {
   public var backoffCap: TimeInterval = 86_400
   /// Redirect hops followed before giving up.
   public var maxRedirects: Int = 5
-  /// Limits handed to the feed parser and the HTML scraper.
+  /// Limits handed to the feed parser and the HTML scraper. Its `maxBytes` is not used as is:
+  /// the crawler hands the parser `effectiveParseOptions`, whose caps follow `maxBody`.
   public var parseOptions: ParseOptions
   /// On shutdown, how long in-flight fetches may run on before they are cancelled.
   public var shutdownGrace: TimeInterval = 5
@@ -49,6 +50,23 @@ public struct CrawlerOptions: Sendable {
     self.maxRedirects = maxRedirects
     self.parseOptions = parseOptions
     self.shutdownGrace = shutdownGrace
+  }
+
+  /// The parser limits for a body this crawler accepted. The byte cap is `maxBody`: the fetch has
+  /// already enforced it (for HTTP and `file:` alike), and a different cap in the parser would
+  /// either refuse, later and with another message, a body the admin's `max_body` allows, or
+  /// never apply. The text cap (the defence against entity blow-ups, which reach the parser as
+  /// text and not as bytes) keeps its ratio to the byte cap (4× by default), and is never below
+  /// `parseOptions.maxTextBytes`, so a larger `max_body` cannot trip it with honest text.
+  public var effectiveParseOptions: ParseOptions {
+    var effective = parseOptions
+    let body = max(1, maxBody)
+    effective.maxBytes = body
+    let defaults = ParseOptions()
+    let ratio = max(1, defaults.maxTextBytes / max(1, defaults.maxBytes))
+    let (scaled, overflow) = body.multipliedReportingOverflow(by: ratio)
+    effective.maxTextBytes = max(parseOptions.maxTextBytes, overflow ? Int.max : scaled)
+    return effective
   }
 
   /// The `HTTPClient` configuration these options need: redirects off (the crawler follows them

@@ -5,6 +5,7 @@ import NIOHTTP1
 import NIOHTTPCompression
 import NIOPosix
 import NIOSSL
+import NetworkGuard
 
 /// What the network (or the file system) said about one source, before any parsing.
 struct RawFetch: Sendable {
@@ -24,12 +25,30 @@ struct FetchError: Error, Sendable {
   var message: String
   var status: Int?
   var movedTo: String?
+  /// No connection was made (refused, unreachable, connect timeout): another address may work.
+  var connectFailed = false
 }
 
 /// Conditional GET with manual redirects and a streaming size cap; plain reads for `file://`.
+/// Redirect hops go through `policy` (`RedirectGuard`): a public server's redirect into a
+/// private network is refused before it is requested.
 struct Fetcher: Sendable {
   let client: HTTPClient
   let options: CrawlerOptions
+  let policy: NetworkPolicy
+  /// The configuration of the short-lived clients that carry pinned hops: the daemon's client
+  /// configuration, which `HTTPClient` does not expose.
+  let hopConfiguration: HTTPClient.Configuration
+
+  init(
+    client: HTTPClient, options: CrawlerOptions, policy: NetworkPolicy = NetworkPolicy(),
+    hopConfiguration: HTTPClient.Configuration? = nil
+  ) {
+    self.client = client
+    self.options = options
+    self.policy = policy
+    self.hopConfiguration = hopConfiguration ?? options.httpClientConfiguration()
+  }
 
   /// Validators and identity of the previous successful fetch.
   struct Conditions: Sendable {
@@ -83,10 +102,25 @@ struct Fetcher: Sendable {
     var movedTo: String?
     var permanentSoFar = true
     var hops = 0
+    var previousStatus: Int?
+    var chain = RedirectGuard(policy: policy)
     while true {
       guard let scheme = current.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
         throw FetchError(
           message: "unsupported URL scheme in \(current.absoluteString)", movedTo: movedTo)
+      }
+      // Every hop is resolved and checked before it is requested, then connected to the
+      // addresses that were checked (see `RedirectGuard`).
+      let plan: RedirectGuard.Plan
+      if hops == 0 {
+        await chain.start(current)
+        plan = .direct
+      } else {
+        do {
+          plan = try await chain.follow(current)
+        } catch {
+          throw FetchError(message: error.message, status: previousStatus, movedTo: movedTo)
+        }
       }
       var request = HTTPClientRequest(url: current.absoluteString)
       request.method = .GET
@@ -96,13 +130,8 @@ struct Fetcher: Sendable {
       if let lm = conditions.lastModified {
         request.headers.add(name: "If-Modified-Since", value: lm)
       }
-      let response: HTTPClientResponse
-      do {
-        response = try await client.execute(request, deadline: deadline)
-      } catch {
-        throw FetchError(message: describe(error), movedTo: movedTo)
-      }
-      let status = Int(response.status.code)
+      let response = try await exchange(request, plan: plan, deadline: deadline, movedTo: movedTo)
+      let status = response.status
       if [301, 302, 303, 307, 308].contains(status) {
         guard let location = response.headers.first(name: "Location"),
           let target = URL(
@@ -127,18 +156,92 @@ struct Fetcher: Sendable {
           throw FetchError(
             message: "redirect loop at \(target.absoluteString)", status: status, movedTo: movedTo)
         }
+        previousStatus = status
         current = target
         continue
       }
-      guard status == 200 else {
-        // Error bodies are not read: the connection is closed by dropping the response.
-        return RawFetch(
-          status: status, headers: response.headers, body: nil, finalURL: current, movedTo: movedTo)
-      }
-      let body = try await readBody(response, movedTo: movedTo)
       return RawFetch(
-        status: 200, headers: response.headers, body: body, finalURL: current, movedTo: movedTo)
+        status: status, headers: response.headers, body: response.body, finalURL: current,
+        movedTo: movedTo)
     }
+  }
+
+  /// One response: its status and headers, and the body of a 200 (error and redirect bodies are
+  /// not read: the connection is closed by dropping the response).
+  private struct Exchange: Sendable {
+    var status: Int
+    var headers: HTTPHeaders
+    var body: Data?
+  }
+
+  /// Sends `request` over the connection `plan` asks for. A pinned hop goes through a
+  /// short-lived client (on the crawler's event loops) whose `dnsOverride` maps the host to one
+  /// checked address, so its connection cannot go anywhere else while Host, SNI and certificate
+  /// checks keep the name; redirects are rare, so the lost connection reuse does not matter.
+  /// A connection failure moves on to the next checked address, as a client's own fallback
+  /// would. The 200's body is read before that client is shut down.
+  private func exchange(
+    _ request: HTTPClientRequest, plan: RedirectGuard.Plan, deadline: NIODeadline,
+    movedTo: String?
+  ) async throws(FetchError) -> Exchange {
+    guard case .pinned(let host, let addresses) = plan else {
+      return try await exchange(request, on: client, deadline: deadline, movedTo: movedTo)
+    }
+    var lastFailure: FetchError?
+    for address in addresses.prefix(4) {
+      var configuration = hopConfiguration
+      // Keyed by the host as the URL spells it (what the client looks up), and lowercased.
+      configuration.dnsOverride[host] = address.description
+      configuration.dnsOverride[host.lowercased()] = address.description
+      let pinned = HTTPClient(eventLoopGroup: client.eventLoopGroup, configuration: configuration)
+      let result: Result<Exchange, FetchError>
+      do throws(FetchError) {
+        result = .success(
+          try await exchange(request, on: pinned, deadline: deadline, movedTo: movedTo))
+      } catch {
+        result = .failure(error)
+      }
+      try? await pinned.shutdown()
+      switch result {
+      case .success(let exchange):
+        return exchange
+      case .failure(let failure) where failure.connectFailed && !Task.isCancelled:
+        lastFailure = failure
+      case .failure(let failure):
+        throw failure
+      }
+    }
+    throw lastFailure ?? FetchError(message: "could not connect to \(host)", movedTo: movedTo)
+  }
+
+  private func exchange(
+    _ request: HTTPClientRequest, on client: HTTPClient, deadline: NIODeadline, movedTo: String?
+  ) async throws(FetchError) -> Exchange {
+    let response: HTTPClientResponse
+    do {
+      response = try await client.execute(request, deadline: deadline)
+    } catch {
+      throw FetchError(
+        message: describe(error), movedTo: movedTo, connectFailed: Self.isConnectFailure(error))
+    }
+    let status = Int(response.status.code)
+    guard status == 200 else {
+      return Exchange(status: status, headers: response.headers, body: nil)
+    }
+    let body = try await readBody(response, movedTo: movedTo)
+    return Exchange(status: 200, headers: response.headers, body: body)
+  }
+
+  /// Whether `error` means no connection was made at all (so another address may be tried).
+  static func isConnectFailure(_ error: any Error) -> Bool {
+    if let e = error as? HTTPClientError { return e == .connectTimeout }
+    if error is NIOConnectionError { return true }
+    if case ChannelError.connectTimeout = error { return true }
+    if let e = error as? IOError {
+      return [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, ETIMEDOUT, EADDRNOTAVAIL].contains(
+        e.errnoCode)
+    }
+    return false
   }
 
   /// Streams the body, giving up as soon as it passes `maxBody` (or the declared length does).
