@@ -33,7 +33,7 @@ python3 -m http.server --bind 127.0.0.1 --directory "$work/www" "$origin" >/dev/
 renders() { curl -s "http://127.0.0.1:$port/metrics" | awk '/^clusterwire_feed_renders_total/ {s+=$2} END {print s+0}'; }
 # Wait until every source's first fetch has landed (n entries stored).
 for _ in $(seq 1 600); do
-  got=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^clusterwire_entries_stored/ {print $2}')
+  got=$(curl -s "http://127.0.0.1:$port/metrics" 2>/dev/null | awk '/^clusterwire_entries_stored/ {print $2}' || true)
   [ "${got%.*}" = "$n" ] && break
   sleep 1
 done
