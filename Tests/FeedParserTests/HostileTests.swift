@@ -11,7 +11,9 @@ final class HostileTests: XCTestCase {
     LibXML.bootstrap()
   }
 
-  /// Parses and asserts it took less than a second.
+  /// Parses and asserts it did not run away: an unguarded bomb takes tens of seconds and
+  /// gigabytes here, a guarded one milliseconds, so 10 s is generous on two loaded cores and
+  /// still catches a regression (the speed itself is measured in `cwbench`).
   func timed(
     _ data: Data, options: ParseOptions = ParseOptions(), file: StaticString = #filePath,
     line: UInt = #line
@@ -26,7 +28,7 @@ final class HostileTests: XCTestCase {
       result = .failure(error)
     }
     let elapsed = Date().timeIntervalSince(start)
-    XCTAssertLessThan(elapsed, 1.0, "took \(elapsed) s", file: file, line: line)
+    XCTAssertLessThan(elapsed, 10.0, "took \(elapsed) s", file: file, line: line)
     return result
   }
 
