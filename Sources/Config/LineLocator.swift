@@ -36,6 +36,9 @@ struct LineLocator {
           } else if let count = arrayCounts[prefix] {
             prefix += "[\(count - 1)]"
           }
+          // `[source.select]` alone defines `source` too (the fuzzer found an issue about
+          // `source` with no line: Tests/Fuzz/regressions/config/implicit-table-line.toml).
+          record(prefix, lineNumber)
         }
         current = prefix
         record(current, lineNumber)

@@ -271,7 +271,14 @@ enum HTMLURL {
     }
     if value.contains(" ") { value = value.replacingOccurrences(of: " ", with: "%20") }
     guard let base else { return value }
-    if let url = URL(string: value, relativeTo: base) {
+    // A reference without a valid scheme whose first segment has a colon (`javascrÿipt:x`,
+    // `Įmonė:apie`) is a relative path to a browser but not to Foundation: "./" says so (the
+    // fuzzer found such scraped links left relative: Tests/Fuzz/regressions/scraper/).
+    let first = value.unicodeScalars.first
+    let reference =
+      scheme(of: value) == nil && value.contains(":") && first != "/" && first != "?"
+        && first != "#" ? "./" + value : value
+    if let url = URL(string: reference, relativeTo: base) {
       let absolute = url.absoluteString
       // Resolution must not produce an unsafe scheme either (e.g. a javascript: base).
       if let scheme = scheme(of: absolute), !allowedSchemes.contains(scheme) { return nil }
