@@ -12,6 +12,8 @@ final class HTMLStream {
   private var dropDepth = 0
   /// Start tags written and not yet closed (capped at `HTMLWriter.maxDepth`).
   private var keptDepth = 0
+  /// Indices in `stack` of the kept elements still open, innermost last.
+  private var keptOpen: [Int] = []
   private static let unwrapped = -1
   private static let dropped = -2
   private static let voided = -3
@@ -72,6 +74,7 @@ final class HTMLStream {
         stack.append(HTMLStream.unwrapped)
       } else {
         writer.writeStartTag(slot: k, attributes: atts)
+        keptOpen.append(stack.count)
         stack.append(k)
         keptDepth += 1
       }
@@ -85,14 +88,10 @@ final class HTMLStream {
   /// that (`<p><font><ul>`), but the output has no `<font>`: without this, sanitising the output
   /// again moved the `</p>` (the fuzzer found it: Tests/Fuzz/regressions/sanitizer/).
   private func closeImplied(by k: Int) {
-    var i = stack.count - 1
-    while i >= 0 {
-      let open = stack[i]
-      i -= 1
-      if open == HTMLStream.unwrapped { continue }  // not in the output
-      guard open >= 0, HTMLStream.autoCloses[k][open] else { return }
-      writer.writeEndTag(slot: open)
-      stack[i + 1] = HTMLStream.unwrapped
+    while let i = keptOpen.last, HTMLStream.autoCloses[k][stack[i]] {
+      writer.writeEndTag(slot: stack[i])
+      stack[i] = HTMLStream.unwrapped  // its end tag is written
+      keptOpen.removeLast()
       keptDepth -= 1
     }
   }
@@ -142,6 +141,7 @@ final class HTMLStream {
       dropDepth -= 1
     } else if top >= 0 {
       writer.writeEndTag(slot: top)
+      keptOpen.removeLast()
       keptDepth -= 1
     }
   }
