@@ -163,9 +163,16 @@ public enum ConfigLoader {
         ConfigIssue(file: display, line: nil, key: nil, message: "not valid UTF-8"))
       return nil
     }
+    let locator = LineLocator(text: text)
+    if let line = locator.invalidHeaderLine {
+      collector.issues.append(
+        ConfigIssue(
+          file: display, line: line, key: nil,
+          message: "TOML syntax error: a table header needs a key, e.g. [server] or [[source]]"))
+      return nil
+    }
     let context = FileContext(
-      display: display, directory: url.deletingLastPathComponent(),
-      locator: LineLocator(text: text),
+      display: display, directory: url.deletingLastPathComponent(), locator: locator,
       collector: collector)
     do {
       return (try TOMLTable(string: text), context)

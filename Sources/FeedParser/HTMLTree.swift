@@ -253,7 +253,11 @@ enum HTMLURL {
     var scalars = String.UnicodeScalarView()
     var needsRebuild = false
     for s in raw.unicodeScalars {
-      if s.value <= 0x20 || s.value == 0x7F || (s.value >= 0x80 && s.value <= 0x9F) {
+      // U+FFFE/U+FFFF too: XML forbids them, so the writer would drop them and leave an empty
+      // href that the next pass removes (the fuzzer found it: regressions/sanitizer/).
+      if s.value <= 0x20 || s.value == 0x7F || (s.value >= 0x80 && s.value <= 0x9F)
+        || s.value == 0xFFFE || s.value == 0xFFFF
+      {
         needsRebuild = true
         if s.value == 0x20 { scalars.append(s) }  // inner spaces kept (encoded below)
         continue
