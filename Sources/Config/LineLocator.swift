@@ -41,6 +41,7 @@ struct LineLocator {
           prefix = prefix.isEmpty ? segment : prefix + "." + segment
           let last = n == segments.count - 1
           if last && isArray {
+            record(prefix, lineNumber)  // `sourca` of `[[sourca]]`, for "unknown key" (fuzzer)
             let index = arrayCounts[prefix, default: 0]
             arrayCounts[prefix] = index + 1
             prefix += "[\(index)]"
