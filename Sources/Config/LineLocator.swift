@@ -4,7 +4,8 @@
 /// multi-line strings and arrays. Paths look like `server.listen`, `source[2].select.item`.
 struct LineLocator {
   private(set) var lines: [String: Int] = [:]
-  /// The first table header whose key starts with a character no key can start with (`[ = 5`):
+  /// The first table header whose key starts with a character no key can start with (`[ = 5`,
+  /// or `[` alone on its line):
   /// toml++ (inside TOMLKit) asserts on it and aborts the process instead of reporting an error
   /// (found by the fuzzer: Tests/Fuzz/regressions/config/header-without-key.toml).
   private(set) var invalidHeaderLine: Int?
@@ -29,9 +30,10 @@ struct LineLocator {
         let isArray = i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "[")
         i += isArray ? 2 : 1
         let k = Self.skipSpace(bytes, i)
-        if invalidHeaderLine == nil, k < bytes.count, !Self.isBare(bytes[k]),
-          bytes[k] != UInt8(ascii: "\""), bytes[k] != UInt8(ascii: "'"),
-          bytes[k] != UInt8(ascii: "]")
+        if invalidHeaderLine == nil,
+          k >= bytes.count
+            || (!Self.isBare(bytes[k]) && bytes[k] != UInt8(ascii: "\"")
+              && bytes[k] != UInt8(ascii: "'") && bytes[k] != UInt8(ascii: "]"))
         {
           invalidHeaderLine = lineNumber
         }
