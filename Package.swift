@@ -180,6 +180,17 @@ let package = Package(
     // Private-network guard (issue 12)
     .target(name: "NetworkGuard"),
     .testTarget(name: "NetworkGuardTests", dependencies: ["NetworkGuard"]),
+    // Fuzzing (issue 12): libFuzzer targets in one binary (`.ci/fuzz`), their invariant checks,
+    // and the tests that replay the seed corpus and every finding through the same checks.
+    .target(name: "CFuzzDriver", path: "Tests/Fuzz/CFuzzDriver"),
+    .target(
+      name: "FuzzChecks", dependencies: ["CLibXML2", "FeedModel", "FeedParser", "Config"],
+      path: "Tests/Fuzz/FuzzChecks"),
+    .executableTarget(
+      name: "cwfuzz", dependencies: ["FuzzChecks", "CFuzzDriver"], path: "Tests/Fuzz/cwfuzz"),
+    .testTarget(
+      name: "FuzzRegressionTests", dependencies: ["FuzzChecks"],
+      path: "Tests/Fuzz/FuzzRegressionTests"),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -23,14 +23,40 @@ public enum ConfigLoader {
     "trace", "debug", "info", "notice", "warning", "error", "critical",
   ]
 
+  /// Where the loader reads its files from.
+  public enum Files: Sendable {
+    /// The file system (the daemon, `check-config`).
+    case fileSystem
+    /// Only these files, by absolute path (fuzzing, tests): `include` patterns match the keys,
+    /// and nothing is read from disk.
+    case memory([String: Data])
+  }
+
   /// Loads `path` (the main file) and every file its `include` patterns match.
   public static func load(path: String) throws(ConfigError) -> Settings {
+    try load(main: nil, path: path, files: .fileSystem)
+  }
+
+  /// Loads a main file whose bytes are `contents` (`path` names it in messages, and relative
+  /// paths and `include` patterns are resolved against its directory); drop-ins come from `files`.
+  public static func load(contents: Data, path: String, files: Files = .fileSystem)
+    throws(ConfigError) -> Settings
+  {
+    try load(main: contents, path: path, files: files)
+  }
+
+  private static func load(main contents: Data?, path: String, files source: Files)
+    throws(ConfigError) -> Settings
+  {
     let collector = IssueCollector()
     let mainURL = URL(fileURLWithPath: path).standardizedFileURL
     let directory = mainURL.deletingLastPathComponent()
     let displayDirectory = (path as NSString).deletingLastPathComponent
 
-    guard let (root, mainFile) = parse(url: mainURL, display: path, collector: collector) else {
+    guard
+      let (root, mainFile) = parse(
+        url: mainURL, display: path, contents: contents, files: source, collector: collector)
+    else {
       throw ConfigError(issues: collector.issues)
     }
     var files = [mainURL.path]
@@ -50,7 +76,7 @@ public enum ConfigLoader {
     var displayOrder = [path]
     for (index, pattern) in (reader.stringArray("include") ?? []).enumerated() {
       let key = "include[\(index)]"
-      let matches = glob(pattern, relativeTo: directory)
+      let matches = source.glob(pattern, relativeTo: directory)
       if matches.isEmpty && !pattern.contains(where: { "*?[".contains($0) }) {
         mainFile.report(key, "included file \"\(pattern)\" does not exist")
       }
@@ -67,7 +93,8 @@ public enum ConfigLoader {
         displayOrder.append(display)
         guard
           let (table, file) = parse(
-            url: URL(fileURLWithPath: match), display: display, collector: collector)
+            url: URL(fileURLWithPath: match), display: display, contents: nil, files: source,
+            collector: collector)
         else { continue }
         files.append(match)
         let dropIn = TableReader(table: table, path: "", file: file)
@@ -118,16 +145,17 @@ public enum ConfigLoader {
 
   // MARK: - Files
 
-  private static func parse(url: URL, display: String, collector: IssueCollector) -> (
-    TOMLTable, FileContext
-  )? {
+  /// Reads and parses one file (`contents` when the caller already has its bytes).
+  private static func parse(
+    url: URL, display: String, contents: Data?, files: Files, collector: IssueCollector
+  ) -> (TOMLTable, FileContext)? {
     let data: Data
-    do {
-      data = try Data(contentsOf: url)
-    } catch {
-      let reason =
-        FileManager.default.fileExists(atPath: url.path) ? "cannot read the file" : "no such file"
-      collector.issues.append(ConfigIssue(file: display, line: nil, key: nil, message: reason))
+    let read: Result<Data, Message> = contents.map { .success($0) } ?? files.read(url)
+    switch read {
+    case .success(let bytes): data = bytes
+    case .failure(let reason):
+      collector.issues.append(
+        ConfigIssue(file: display, line: nil, key: nil, message: reason.text))
       return nil
     }
     guard let text = String(data: data, encoding: .utf8) else {
@@ -135,9 +163,16 @@ public enum ConfigLoader {
         ConfigIssue(file: display, line: nil, key: nil, message: "not valid UTF-8"))
       return nil
     }
+    let locator = LineLocator(text: text)
+    if let line = locator.invalidHeaderLine {
+      collector.issues.append(
+        ConfigIssue(
+          file: display, line: line, key: nil,
+          message: "TOML syntax error: a table header needs a key, e.g. [server] or [[source]]"))
+      return nil
+    }
     let context = FileContext(
-      display: display, directory: url.deletingLastPathComponent(),
-      locator: LineLocator(text: text),
+      display: display, directory: url.deletingLastPathComponent(), locator: locator,
       collector: collector)
     do {
       return (try TOMLTable(string: text), context)
@@ -632,4 +667,37 @@ public enum ConfigLoader {
 
 extension TableReader {
   func markUsed(contentsOf keys: [String]) { for key in keys { markUsed(key) } }
+}
+
+extension ConfigLoader.Files {
+  /// The bytes of `url`, or why there are none.
+  func read(_ url: URL) -> Result<Data, ConfigLoader.Message> {
+    switch self {
+    case .fileSystem:
+      do {
+        return .success(try Data(contentsOf: url))
+      } catch {
+        let exists = FileManager.default.fileExists(atPath: url.path)
+        return .failure(.init(text: exists ? "cannot read the file" : "no such file"))
+      }
+    case .memory(let files):
+      guard let data = files[url.standardizedFileURL.path] else {
+        return .failure(.init(text: "no such file"))
+      }
+      return .success(data)
+    }
+  }
+
+  /// Sorted, de-duplicated matches of a glob pattern (relative patterns against `directory`).
+  func glob(_ pattern: String, relativeTo directory: URL) -> [String] {
+    switch self {
+    case .fileSystem:
+      return ConfigLoader.glob(pattern, relativeTo: directory)
+    case .memory(let files):
+      let full =
+        pattern.hasPrefix("/") ? pattern : directory.appendingPathComponent(pattern).path
+      let standardized = URL(fileURLWithPath: full).standardizedFileURL.path
+      return files.keys.filter { fnmatch(standardized, $0, FNM_PATHNAME) == 0 }.sorted()
+    }
+  }
 }

@@ -4,6 +4,11 @@
 /// multi-line strings and arrays. Paths look like `server.listen`, `source[2].select.item`.
 struct LineLocator {
   private(set) var lines: [String: Int] = [:]
+  /// The first table header whose key starts with a character no key can start with (`[ = 5`,
+  /// or `[` alone on its line):
+  /// toml++ (inside TOMLKit) asserts on it and aborts the process instead of reporting an error
+  /// (found by the fuzzer: Tests/Fuzz/regressions/config/header-without-key.toml).
+  private(set) var invalidHeaderLine: Int?
 
   init(text: String) {
     var arrayCounts: [String: Int] = [:]
@@ -24,18 +29,30 @@ struct LineLocator {
       if bytes[i] == UInt8(ascii: "[") {
         let isArray = i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: "[")
         i += isArray ? 2 : 1
+        let k = Self.skipSpace(bytes, i)
+        if invalidHeaderLine == nil,
+          k >= bytes.count
+            || (!Self.isBare(bytes[k]) && bytes[k] != UInt8(ascii: "\"")
+              && bytes[k] != UInt8(ascii: "'") && bytes[k] != UInt8(ascii: "]"))
+        {
+          invalidHeaderLine = lineNumber
+        }
         guard let (segments, _) = Self.parseKey(bytes, i), !segments.isEmpty else { continue }
         var prefix = ""
         for (n, segment) in segments.enumerated() {
           prefix = prefix.isEmpty ? segment : prefix + "." + segment
           let last = n == segments.count - 1
           if last && isArray {
+            record(prefix, lineNumber)  // `sourca` of `[[sourca]]`, for "unknown key" (fuzzer)
             let index = arrayCounts[prefix, default: 0]
             arrayCounts[prefix] = index + 1
             prefix += "[\(index)]"
           } else if let count = arrayCounts[prefix] {
             prefix += "[\(count - 1)]"
           }
+          // `[source.select]` alone defines `source` too (the fuzzer found an issue about
+          // `source` with no line: Tests/Fuzz/regressions/config/implicit-table-line.toml).
+          record(prefix, lineNumber)
         }
         current = prefix
         record(current, lineNumber)

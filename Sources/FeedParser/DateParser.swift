@@ -65,10 +65,13 @@ struct DateFields: Equatable {
       + second
   }
 
-  /// The instant, using the scanned offset or `defaultOffset` when the text had none.
+  /// The instant, using the scanned offset or `defaultOffset` when the text had none; nil when
+  /// the offset moves it out of years 1–9999 in UTC (`0001-01-01T00:00:00+14:00`), which no
+  /// RFC 3339 timestamp we publish could carry and read back.
   func instant(defaultOffset: Int) -> Date? {
     guard isValid else { return nil }
     let seconds = wallClockSeconds - (offset ?? defaultOffset)
+    guard seconds >= -62_135_596_800, seconds <= 253_402_300_799 else { return nil }
     return Date(timeIntervalSince1970: Double(seconds) + fraction)
   }
 }

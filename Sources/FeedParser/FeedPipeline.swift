@@ -220,8 +220,10 @@ enum FeedPipeline {
     guard let t else { return nil }
     switch t.type {
     case .html:
-      // Text without markup or references is already safe, well-formed HTML: skip the parser.
-      if !sanitize || !t.value.utf8.contains(where: { $0 == 0x3C || $0 == 0x26 || $0 == 0x3E }) {
+      // Text without markup, references or characters XML forbids (C0 controls, U+FFFE/FFFF:
+      // JSON Feed can carry them; the fuzzer found them kept) is already safe, well-formed HTML.
+      var copy = t.value
+      if !sanitize || copy.withUTF8({ HTMLSanitizer.scanKind($0) }) == .clean {
         return FeedSAXReader.trim(t.value).map { .html($0) }
       }
       return .html(HTMLSanitizer.sanitize(t.value, baseURL: base))

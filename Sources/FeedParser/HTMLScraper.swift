@@ -482,7 +482,9 @@ private struct PageScraper {
 
       var rawLink: String?
       if let linkSel { rawLink = link(evaluate(linkSel, at: item)) }
-      guard let raw = rawLink, let absolute = HTMLURL.clean(raw, base: base, allowDataImage: false)
+      // A link that cannot be made absolute (`//cdn.klasterþia</a>`: no valid host) is none.
+      guard let raw = rawLink, let absolute = HTMLURL.clean(raw, base: base, allowDataImage: false),
+        HTMLURL.scheme(of: absolute) != nil
       else {
         missingLinks += 1
         continue

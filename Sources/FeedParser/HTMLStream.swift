@@ -12,6 +12,8 @@ final class HTMLStream {
   private var dropDepth = 0
   /// Start tags written and not yet closed (capped at `HTMLWriter.maxDepth`).
   private var keptDepth = 0
+  /// Indices in `stack` of the kept elements still open, innermost last.
+  private var keptOpen: [Int] = []
   private static let unwrapped = -1
   private static let dropped = -2
   private static let voided = -3
@@ -64,6 +66,7 @@ final class HTMLStream {
     case .unwrap, .dropVoid:
       stack.append(HTMLStream.unwrapped)
     case .keep:
+      closeImplied(by: k)
       if info.isVoid {
         writer.writeStartTag(slot: k, attributes: atts)
         stack.append(HTMLStream.voided)
@@ -71,10 +74,65 @@ final class HTMLStream {
         stack.append(HTMLStream.unwrapped)
       } else {
         writer.writeStartTag(slot: k, attributes: atts)
+        keptOpen.append(stack.count)
         stack.append(k)
         keptDepth += 1
       }
     }
+  }
+
+  /// Ends the open elements that a `k` start tag ends when the output is parsed again.
+  ///
+  /// libxml2's HTML parser ends the current element when a start tag may not nest in it (a
+  /// `<ul>` ends an open `<p>`). In the input an unwrapped element between them can prevent
+  /// that (`<p><font><ul>`), but the output has no `<font>`: without this, sanitising the output
+  /// again moved the `</p>` (the fuzzer found it: Tests/Fuzz/regressions/sanitizer/).
+  private func closeImplied(by k: Int) {
+    while let i = keptOpen.last, HTMLStream.autoCloses[k][stack[i]] {
+      writer.writeEndTag(slot: stack[i])
+      stack[i] = HTMLStream.unwrapped  // its end tag is written
+      keptOpen.removeLast()
+      keptDepth -= 1
+    }
+  }
+
+  /// `autoCloses[new][open]` over policy slots: whether libxml2 ends an open kept element when a
+  /// kept `new` one starts in it. Probed once from libxml2's own parser (a few thousand tiny
+  /// parses), so the table is the parser's rules, not a copy of them.
+  static let autoCloses: [[Bool]] = {
+    let shared = HTMLPolicySlots.shared
+    let n = shared.slots.count
+    var table = Array(repeating: Array(repeating: false, count: n), count: n)
+    let kept = (0..<n).filter { shared.slots[$0].action == .keep && !shared.tags[$0].isEmpty }
+    for open in kept where !shared.slots[open].isVoid {
+      for new in kept {
+        table[new][open] = probeCloses(open: shared.tags[open], start: shared.tags[new])
+      }
+    }
+    return table
+  }()
+
+  /// Whether `<body><open><start>` leaves `start` outside `open`.
+  static func probeCloses(open: [UInt8], start: [UInt8]) -> Bool {
+    let page = Array("<body><".utf8) + open + Array("><".utf8) + start + Array(">x".utf8)
+    let doc = page.withUnsafeBufferPointer { b in
+      b.withMemoryRebound(to: CChar.self) {
+        htmlReadMemory($0.baseAddress, Int32($0.count), nil, "UTF-8", HTMLTree.parseOptions)
+      }
+    }
+    guard let doc else { return false }
+    defer { xmlFreeDoc(doc) }
+    var node = xmlDocGetRootElement(doc)?.pointee.children  // <body>
+    while let n = node, n.pointee.type != XML_ELEMENT_NODE { node = n.pointee.next }
+    guard let body = node else { return false }
+    var child = body.pointee.children
+    while let c = child, c.pointee.type != XML_ELEMENT_NODE { child = c.pointee.next }
+    guard let first = child else { return false }  // <open> itself
+    var inner = first.pointee.children
+    while let c = inner, c.pointee.type != XML_ELEMENT_NODE { inner = c.pointee.next }
+    guard let nested = inner else { return true }
+    return !start.elementsEqual(
+      UnsafeBufferPointer(start: nested.pointee.name, count: strlen(nested.pointee.name)))
   }
 
   func end() {
@@ -83,6 +141,7 @@ final class HTMLStream {
       dropDepth -= 1
     } else if top >= 0 {
       writer.writeEndTag(slot: top)
+      keptOpen.removeLast()
       keptDepth -= 1
     }
   }

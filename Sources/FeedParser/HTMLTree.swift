@@ -253,7 +253,11 @@ enum HTMLURL {
     var scalars = String.UnicodeScalarView()
     var needsRebuild = false
     for s in raw.unicodeScalars {
-      if s.value <= 0x20 || s.value == 0x7F || (s.value >= 0x80 && s.value <= 0x9F) {
+      // U+FFFE/U+FFFF too: XML forbids them, so the writer would drop them and leave an empty
+      // href that the next pass removes (the fuzzer found it: regressions/sanitizer/).
+      if s.value <= 0x20 || s.value == 0x7F || (s.value >= 0x80 && s.value <= 0x9F)
+        || s.value == 0xFFFE || s.value == 0xFFFF
+      {
         needsRebuild = true
         if s.value == 0x20 { scalars.append(s) }  // inner spaces kept (encoded below)
         continue
@@ -271,7 +275,14 @@ enum HTMLURL {
     }
     if value.contains(" ") { value = value.replacingOccurrences(of: " ", with: "%20") }
     guard let base else { return value }
-    if let url = URL(string: value, relativeTo: base) {
+    // A reference without a valid scheme whose first segment has a colon (`javascrÿipt:x`,
+    // `Įmonė:apie`) is a relative path to a browser but not to Foundation: "./" says so (the
+    // fuzzer found such scraped links left relative: Tests/Fuzz/regressions/scraper/).
+    let first = value.unicodeScalars.first
+    let reference =
+      scheme(of: value) == nil && value.contains(":") && first != "/" && first != "?"
+        && first != "#" ? "./" + value : value
+    if let url = URL(string: reference, relativeTo: base) {
       let absolute = url.absoluteString
       // Resolution must not produce an unsafe scheme either (e.g. a javascript: base).
       if let scheme = scheme(of: absolute), !allowedSchemes.contains(scheme) { return nil }

@@ -29,7 +29,8 @@ enum HTMLRenderer {
       return Labels(
         news: "News", sources: "Sources", health: "Source health", ok: "working",
         pending: "waiting for its first fetch",
-        failingSince: "failing since", movedTo: "moved to", gone: "gone (410), not polled until its config table changes",
+        failingSince: "failing since", movedTo: "moved to",
+        gone: "gone (410), not polled until its config table changes",
         lastSuccess: "last success", never: "never succeeded yet", entries: "entries",
         older: "Older news →", newer: "← Newer news", alsoIn: "Also in:", feeds: "Subscribe",
         categories: "Sectors", languages: "Languages", noEntries: "No news yet.",
