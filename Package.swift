@@ -122,7 +122,10 @@ let package = Package(
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     // An in-memory FeedStore shared by the publisher and server tests.
     .target(
-      name: "PublishingTestSupport", dependencies: ["FeedStore", "FeedModel"],
+      name: "PublishingTestSupport",
+      dependencies: [
+        "FeedStore", "FeedModel", .product(name: "Metrics", package: "swift-metrics"),
+      ],
       path: "Tests/PublishingTestSupport"),
     .testTarget(
       name: "FeedParserTests",

@@ -9,41 +9,6 @@ import XCTest
 /// Feeds are re-rendered only when the store's change token moves; HTML pages refresh their
 /// health section on their own timer; the cache stays within its byte budget.
 final class RenderCountTests: XCTestCase {
-  /// Counts what goes to `clusterwire_feed_renders_total`.
-  final class RenderMetrics: MetricsFactory, @unchecked Sendable {
-    let lock = NSLock()
-    var totals: [String: Int64] = [:]
-    func value(_ label: String) -> Int64 { lock.withLock { totals[label] ?? 0 } }
-
-    final class Handler: CounterHandler, @unchecked Sendable {
-      let label: String
-      let owner: RenderMetrics
-      init(_ label: String, _ owner: RenderMetrics) {
-        self.label = label
-        self.owner = owner
-      }
-      func increment(by amount: Int64) {
-        owner.lock.withLock { owner.totals[label, default: 0] += amount }
-      }
-      func reset() { owner.lock.withLock { owner.totals[label] = 0 } }
-    }
-    final class Nop: RecorderHandler, TimerHandler, @unchecked Sendable {
-      func record(_ value: Int64) {}
-      func record(_ value: Double) {}
-      func recordNanoseconds(_ duration: Int64) {}
-    }
-    func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
-      Handler(label, self)
-    }
-    func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool)
-      -> any RecorderHandler
-    { Nop() }
-    func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler { Nop() }
-    func destroyCounter(_ handler: any CounterHandler) {}
-    func destroyRecorder(_ handler: any RecorderHandler) {}
-    func destroyTimer(_ handler: any TimerHandler) {}
-  }
-
   static let feeds = [
     "/feed.atom", "/feed.rss", "/feed.json", "/sources.opml", "/categories/ict.atom",
     "/sources/eccp.json",
@@ -61,14 +26,14 @@ final class RenderCountTests: XCTestCase {
   func testFeedsAreRenderedOncePerStoreChangeHoweverOftenInvalidated() async throws {
     let store = MemoryStore()
     Sample.fill(store)
-    let metrics = RenderMetrics()
+    let metrics = CountingMetrics()
     let publisher = Publisher(
       store: store, options: Sample.options(), healthRefresh: .seconds(3600),
       metricsFactory: metrics)
     XCTAssertEqual(publisher.feedRenders, 0)
     let first = try await requestAll(publisher, Self.feeds + ["/"])
     XCTAssertEqual(publisher.feedRenders, Self.feeds.count, "one render per feed; HTML not counted")
-    XCTAssertEqual(metrics.value("clusterwire_feed_renders_total"), Int64(Self.feeds.count))
+    XCTAssertEqual(metrics.total("clusterwire_feed_renders_total"), Int64(Self.feeds.count))
 
     // What a crawl of sources that all answer 304 (or fail) does: the health changes, the change
     // token does not, and the daemon calls invalidate() after each commit.
@@ -85,7 +50,7 @@ final class RenderCountTests: XCTestCase {
     try await Task.sleep(for: .milliseconds(300))
     _ = try await requestAll(publisher, Self.feeds)
     XCTAssertEqual(publisher.feedRenders, Self.feeds.count, "no feed re-rendered")
-    XCTAssertEqual(metrics.value("clusterwire_feed_renders_total"), Int64(Self.feeds.count))
+    XCTAssertEqual(metrics.total("clusterwire_feed_renders_total"), Int64(Self.feeds.count))
 
     // The counter does move when something publishable changes: every requested feed once.
     store.add(
@@ -99,7 +64,7 @@ final class RenderCountTests: XCTestCase {
       _ = try await requestAll(publisher, Self.feeds)
     }
     XCTAssertEqual(publisher.feedRenders, 2 * Self.feeds.count)
-    XCTAssertEqual(metrics.value("clusterwire_feed_renders_total"), Int64(2 * Self.feeds.count))
+    XCTAssertEqual(metrics.total("clusterwire_feed_renders_total"), Int64(2 * Self.feeds.count))
   }
 
   func testHTMLHealthRefreshesOnItsOwnTimerWithoutTouchingTheFeeds() async throws {
