@@ -157,7 +157,10 @@ public struct Settings: Sendable, Hashable {
     out.append("base URL:    \(server.baseURL.absoluteString)")
     out.append("store:       \(store.path)")
     out.append(
-      "retention:   \(store.maxEntries) entries per source, \(ConfigUnits.formatDuration(store.maxAge)); "
+      "retention:   \(store.maxEntries) entries per source, \(ConfigUnits.formatDuration(store.maxAge)) "
+        + "after first seen (never what a source still serves), swept every "
+        + "\(ConfigUnits.formatDuration(store.sweepInterval)); removed sources kept hidden "
+        + "\(ConfigUnits.formatDuration(store.removedGrace)); "
         + "duplicates within \(ConfigUnits.formatDuration(store.duplicateWindow))")
     out.append(
       "feed:        \"\(feed.title)\", \(feed.entries) entries per page, language \(feed.language)")
