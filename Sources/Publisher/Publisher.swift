@@ -317,6 +317,7 @@ public actor Publisher {
     async throws -> Document?
   {
     let (states, facets) = try await metadata(maxAge: route.isHTML ? healthRefresh : nil)
+    let sourcesByID = Dictionary(states.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     let bytes: [UInt8]
     let contentType: String
     switch route {
@@ -345,7 +346,7 @@ public actor Publisher {
       let page = try await store.timeline(query)
       var ctx = TimelineContext(
         options: options, scope: scope, page: page,
-        sources: Dictionary(states.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
+        sources: sourcesByID,
         sortedSources: states, facets: facets, pageQuery: pageQuery)
       ctx.archive = archive
       switch format {
@@ -375,7 +376,7 @@ public actor Publisher {
       var ctx = TimelineContext(
         options: options, scope: scope,
         page: TimelinePage(items: page.items),
-        sources: Dictionary(states.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
+        sources: sourcesByID,
         sortedSources: states, facets: facets, pageQuery: nil)
       ctx.archive = ArchiveLinks(
         isArchive: true, selfURL: url(number),

@@ -122,15 +122,7 @@ public final class RawConnection: @unchecked Sendable {
     }
     guard let end = headEnd else { return nil }
     let head = String(decoding: buffer[0..<end], as: UTF8.self)
-    var lines = head.components(separatedBy: "\r\n")
-    let statusLine = lines.removeFirst().split(separator: " ")
-    guard statusLine.count >= 2, let status = Int(statusLine[1]) else { return nil }
-    var fields: [String: String] = [:]
-    for line in lines {
-      guard let colon = line.firstIndex(of: ":") else { continue }
-      fields[line[..<colon].lowercased()] = line[line.index(after: colon)...]
-        .trimmingCharacters(in: .whitespaces)
-    }
+    guard let (status, fields) = TestSupport.parseHead(head) else { return nil }
     let length = Int(fields["content-length"] ?? "0") ?? 0
     let bodyStart = end + 4
     while buffer.count < bodyStart + length {

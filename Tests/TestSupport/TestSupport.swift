@@ -271,6 +271,14 @@ extension TestSupport {
     guard let split = response.range(of: Data("\r\n\r\n".utf8)) else { return nil }
     let head = String(decoding: response[..<split.lowerBound], as: UTF8.self)
     var body = Data(response[split.upperBound...])
+    guard let (status, headers) = parseHead(head) else { return nil }
+    if headers["transfer-encoding"]?.lowercased() == "chunked" { body = dechunk(body) }
+    return (status, headers, body)
+  }
+
+  /// An HTTP/1.1 response head (status line and fields, without the blank line): the status and
+  /// the fields with lower-cased names. Shared by `httpGet` and `RawHTTPConnection`.
+  public static func parseHead(_ head: String) -> (status: Int, headers: [String: String])? {
     var lines = head.components(separatedBy: "\r\n")
     let statusLine = lines.removeFirst().split(separator: " ")
     guard statusLine.count >= 2, let status = Int(statusLine[1]) else { return nil }
@@ -280,8 +288,7 @@ extension TestSupport {
       headers[line[..<colon].lowercased()] = line[line.index(after: colon)...]
         .trimmingCharacters(in: .whitespaces)
     }
-    if headers["transfer-encoding"]?.lowercased() == "chunked" { body = dechunk(body) }
-    return (status, headers, body)
+    return (status, headers)
   }
 
   static func dechunk(_ data: Data) -> Data {
