@@ -175,7 +175,7 @@ let package = Package(
     .testTarget(
       name: "IntegrationTests",
       dependencies: [
-        "TestSupport",
+        "TestSupport", "FeedParser", "FeedModel",
         .product(name: "Hummingbird", package: "hummingbird"),
       ],
       exclude: ["Fixtures"]
