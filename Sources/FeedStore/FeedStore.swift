@@ -92,6 +92,9 @@ public struct SourceState: Sendable, Hashable, Codable {
   public var feedRights: String?
   public var feedAuthor: String?
   public var feedLanguage: String?
+  /// The source feed's whole head as `FeedHead` bytes (`decodedFeedHead()` reads it): kept as
+  /// bytes so listing sources or loading a timeline page decodes nothing it does not render.
+  public var feedHead: Data?
 
   public var entryCount: Int
   /// Entries retention removed from this source so far (age, count, purge after removal).
@@ -106,7 +109,8 @@ public struct SourceState: Sendable, Hashable, Codable {
     nextDue: Date? = nil, movedTo: String? = nil, gone: Bool = false, feedID: String? = nil,
     feedTitle: String? = nil, feedLink: String? = nil, feedUpdated: Date? = nil,
     feedIcon: String? = nil, feedRights: String? = nil, feedAuthor: String? = nil,
-    feedLanguage: String? = nil, entryCount: Int = 0, retentionDropped: Int = 0
+    feedLanguage: String? = nil, entryCount: Int = 0, retentionDropped: Int = 0,
+    feedHead: Data? = nil
   ) {
     self.id = id
     self.url = url
@@ -136,6 +140,7 @@ public struct SourceState: Sendable, Hashable, Codable {
     self.feedRights = feedRights
     self.feedAuthor = feedAuthor
     self.feedLanguage = feedLanguage
+    self.feedHead = feedHead
     self.entryCount = entryCount
     self.retentionDropped = retentionDropped
   }

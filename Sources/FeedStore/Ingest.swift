@@ -3,15 +3,74 @@ import Foundation
 import GRDB
 
 /// The parts of an `Entry` that have no column of their own, stored as one JSON blob.
+///
+/// Its bytes go into `fullHash`, so the encoding is stable: keys sorted, absent values and empty
+/// lists omitted. A field added later is optional and absent when empty, so an entry that does
+/// not carry it encodes exactly as before (stored entries do not all look changed after an
+/// upgrade), and blobs written before it existed still decode.
 struct EntryExtra: Codable, Equatable {
   var links: [Link]?
   var authors: [Person]?
   var contributors: [Person]?
-  var categories: [Category]?
+  var categories: [FeedModel.Category]?
   var enclosures: [Enclosure]?
-  var source: EntrySource?
+  var source: StoredSource?
   /// Atom out-of-line content (`Entry.contentSource`).
   var contentSource: Link?
+  var titleLanguage: String?
+  /// `Text.language` of the summary and the content (the columns hold their type and value).
+  var summaryLanguage: String?
+  var contentLanguage: String?
+  var created: Date?
+  var rights: String?
+  var publisher: Person?
+  var comments: String?
+  var media: MediaInfo?
+  var itunes: ITunesInfo?
+  var geo: GeoLocation?
+
+  /// `EntrySource` as stored: the fields it had first keep their keys, the lists added later are
+  /// omitted when empty (an old entry's source encodes as it did, and an old blob, which has no
+  /// lists, decodes).
+  struct StoredSource: Codable, Equatable {
+    var id: String?
+    var title: String?
+    var link: String?
+    var updated: Date?
+    var icon: String?
+    var rights: String?
+    var subtitle: String?
+    var links: [Link]?
+    var authors: [Person]?
+    var contributors: [Person]?
+    var categories: [FeedModel.Category]?
+    var logo: String?
+    var generator: String?
+
+    init(_ s: EntrySource) {
+      id = s.id
+      title = s.title
+      link = s.link
+      updated = s.updated
+      icon = s.icon
+      rights = s.rights
+      subtitle = s.subtitle
+      links = s.links.isEmpty ? nil : s.links
+      authors = s.authors.isEmpty ? nil : s.authors
+      contributors = s.contributors.isEmpty ? nil : s.contributors
+      categories = s.categories.isEmpty ? nil : s.categories
+      logo = s.logo
+      generator = s.generator
+    }
+
+    var source: EntrySource {
+      EntrySource(
+        id: id, title: title, link: link, updated: updated, icon: icon, rights: rights,
+        subtitle: subtitle, links: links ?? [], authors: authors ?? [],
+        contributors: contributors ?? [], categories: categories ?? [], logo: logo,
+        generator: generator)
+    }
+  }
 
   init(_ e: Entry) {
     links = e.links.isEmpty ? nil : e.links
@@ -19,14 +78,23 @@ struct EntryExtra: Codable, Equatable {
     contributors = e.contributors.isEmpty ? nil : e.contributors
     categories = e.categories.isEmpty ? nil : e.categories
     enclosures = e.enclosures.isEmpty ? nil : e.enclosures
-    source = e.source
+    source = e.source.map(StoredSource.init)
     contentSource = e.contentSource
+    titleLanguage = e.titleLanguage
+    summaryLanguage = e.summary?.language
+    contentLanguage = e.content?.language
+    created = e.created
+    rights = e.rights
+    publisher = e.publisher
+    comments = e.comments
+    media = e.media.flatMap { $0.isEmpty ? nil : $0 }
+    itunes = e.itunes
+    geo = e.geo
   }
 
-  var isEmpty: Bool {
-    links == nil && authors == nil && contributors == nil && categories == nil
-      && enclosures == nil && source == nil && contentSource == nil
-  }
+  static let empty = EntryExtra(Entry())
+
+  var isEmpty: Bool { self == Self.empty }
 }
 
 /// Everything derived from one incoming entry before it touches the database. Built outside the
@@ -355,7 +423,7 @@ struct Ingest {
           sql: """
             SELECT etag, lastModified, bodyHash, consecutiveFailures, failingSince, lastSuccess,
               gone, language, keyMode, entryCount, feedID, feedTitle, feedLink, feedUpdated,
-              feedIcon, feedRights, feedAuthor, feedLanguage FROM source WHERE id = ?
+              feedIcon, feedRights, feedAuthor, feedLanguage, feedHead FROM source WHERE id = ?
             """), arguments: [outcome.sourceID])
     else { throw FeedStoreError.unknownSource(outcome.sourceID) }
     let at = outcome.attemptedAt.timeIntervalSince1970
@@ -424,16 +492,18 @@ struct Ingest {
         feed.id, feed.title, feed.link, feed.updated.map { "\($0.timeIntervalSince1970)" },
         feed.icon ?? feed.logo, feed.rights, author, feed.language,
       ]
-      if oldMeta != newMeta { publishedChange = true }
+      // The whole head is what `atom:source` is built from: a change of any of it is published.
+      let head = FeedHead.encode(feed)
+      if oldMeta != newMeta || (row["feedHead"] as Data?) != head { publishedChange = true }
       try db.cachedStatement(
         sql: """
           UPDATE source SET feedID = ?, feedTitle = ?, feedLink = ?, feedUpdated = ?, feedIcon = ?,
-            feedRights = ?, feedAuthor = ?, feedLanguage = ? WHERE id = ?
+            feedRights = ?, feedAuthor = ?, feedLanguage = ?, feedHead = ? WHERE id = ?
           """
       ).execute(
         arguments: [
           feed.id, feed.title, feed.link, feed.updated?.timeIntervalSince1970,
-          feed.icon ?? feed.logo, feed.rights, author, feed.language, outcome.sourceID,
+          feed.icon ?? feed.logo, feed.rights, author, feed.language, head, outcome.sourceID,
         ])
       report = try ingestEntries(
         prepared, sourceID: outcome.sourceID, mode: row["keyMode"], entryCount: row["entryCount"],

@@ -269,6 +269,6 @@ public final class SQLiteFeedStore: FeedStore, @unchecked Sendable {
       feedUpdated: date(row["feedUpdated"]), feedIcon: row["feedIcon"],
       feedRights: row["feedRights"], feedAuthor: row["feedAuthor"],
       feedLanguage: row["feedLanguage"], entryCount: row["entryCount"],
-      retentionDropped: row["retentionDropped"] ?? 0)
+      retentionDropped: row["retentionDropped"] ?? 0, feedHead: row["feedHead"])
   }
 }

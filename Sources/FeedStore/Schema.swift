@@ -192,6 +192,19 @@ enum Schema {
           db, sql: "SELECT id FROM source WHERE active = 0"))
       try ingest.finish()
     }
+    migrator.registerMigration("v4-feed-head") { db in
+      // The fetched feed's whole head (`FeedHead`: subtitle, links, authors, contributors,
+      // categories, logo, generator… besides what the feed* columns hold), so an entry's
+      // `atom:source` can be built from all of it. Written when a changed body is parsed; the
+      // feed* columns stay. The body validators are forgotten so that the next fetch of every
+      // source is a full one that records its head (until then `atom:source` uses the feed*
+      // columns).
+      try db.execute(
+        sql: """
+          ALTER TABLE source ADD COLUMN feedHead BLOB;
+          UPDATE source SET etag = NULL, lastModified = NULL, bodyHash = NULL;
+          """)
+    }
     return migrator
   }
 }

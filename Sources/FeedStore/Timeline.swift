@@ -179,25 +179,28 @@ enum Timeline {
   }
 
   static func storedEntry(_ row: Row) throws -> StoredEntry {
-    func text(_ type: Int?, _ value: String?) -> Text? {
-      guard let value else { return nil }
-      return Text(type: type == 1 ? .html : .text, value: value)
-    }
     var extra: EntryExtra?
     if let data = row["extra"] as Data? {
       let decoder = JSONDecoder()
       decoder.dateDecodingStrategy = .millisecondsSince1970
       extra = try decoder.decode(EntryExtra.self, from: data)
     }
+    func text(_ type: Int?, _ value: String?, _ language: String?) -> Text? {
+      guard let value else { return nil }
+      return Text(type: type == 1 ? .html : .text, value: value, language: language)
+    }
     let entry = Entry(
       id: row["guid"], title: row["title"], link: row["link"], links: extra?.links ?? [],
       published: SQLiteFeedStore.date(row["published"]),
       updated: SQLiteFeedStore.date(row["updated"]),
-      summary: text(row["summaryType"], row["summary"]),
-      content: text(row["contentType"], row["content"]), contentSource: extra?.contentSource,
-      authors: extra?.authors ?? [],
+      summary: text(row["summaryType"], row["summary"], extra?.summaryLanguage),
+      content: text(row["contentType"], row["content"], extra?.contentLanguage),
+      contentSource: extra?.contentSource, authors: extra?.authors ?? [],
       contributors: extra?.contributors ?? [], categories: extra?.categories ?? [],
-      enclosures: extra?.enclosures ?? [], source: extra?.source, language: row["entryLanguage"])
+      enclosures: extra?.enclosures ?? [], source: extra?.source?.source,
+      language: row["entryLanguage"], titleLanguage: extra?.titleLanguage,
+      created: extra?.created, rights: extra?.rights, publisher: extra?.publisher,
+      comments: extra?.comments, media: extra?.media, itunes: extra?.itunes, geo: extra?.geo)
     let sortMs: Int64 = row["sortDate"]
     return StoredEntry(
       atomID: row["atomID"], sourceID: row["sourceID"], entry: entry,

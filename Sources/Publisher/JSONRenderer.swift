@@ -94,6 +94,19 @@ enum JSONRenderer {
       o.raw(",\"language\":")
       o.jsonString(lang)
     }
+    let thumbnails = (e.media?.thumbnails ?? []).filter { TextTools.safeURL($0.url) != nil }
+    if let image = thumbnails.first {
+      o.raw(",\"image\":")
+      o.jsonString(image.url)
+      // A banner is wide: the widest landscape thumbnail other than the image, if any.
+      let banner = thumbnails.dropFirst().filter {
+        ($0.width ?? 0) > ($0.height ?? .max) && $0.url != image.url
+      }.max { ($0.width ?? 0) < ($1.width ?? 0) }
+      if let banner {
+        o.raw(",\"banner_image\":")
+        o.jsonString(banner.url)
+      }
+    }
     let attachments = e.enclosures.compactMap { enc in TextTools.safeURL(enc.url).map { (enc, $0) }
     }
     if !attachments.isEmpty {
@@ -103,13 +116,51 @@ enum JSONRenderer {
         o.raw("{\"url\":")
         o.jsonString(url)
         o.raw(",\"mime_type\":")
-        o.jsonString(enc.type ?? "application/octet-stream")
+        o.jsonString(TimelineContext.mediaType(enc.type) ?? "application/octet-stream")
         if let len = enc.length, len >= 0 { o.raw(",\"size_in_bytes\":\(len)") }
+        if let d = TimelineContext.seconds(enc.duration) {
+          o.raw(",\"duration_in_seconds\":\(Self.number(d))")
+        }
         o.raw("}")
       }
       o.raw("]")
     }
-    o.raw(",\"_clusterwire\":{\"source\":{\"id\":")
+    o.raw(",\"_clusterwire\":{")
+    // What JSON Feed has no field for: rights, licences, where the story first appeared.
+    if let rights = e.rights, !rights.isEmpty {
+      o.raw("\"rights\":")
+      o.jsonString(rights)
+      o.raw(",")
+    }
+    let licenses = TimelineContext.licenses(e)
+    if !licenses.isEmpty {
+      o.raw("\"licenses\":[")
+      for (i, l) in licenses.enumerated() {
+        if i > 0 { o.raw(",") }
+        o.jsonString(l.href)
+      }
+      o.raw("],")
+    }
+    if let own = TimelineContext.ownSource(e) {
+      o.raw("\"original_source\":{")
+      var first = true
+      func field(_ key: String, _ value: String?) {
+        guard let value, !value.isEmpty else { return }
+        if !first { o.raw(",") }
+        first = false
+        o.raw("\"\(key)\":")
+        o.jsonString(value)
+      }
+      field("id", own.id)
+      field("title", own.title)
+      field("feed_url", TextTools.safeURL(own.links.first { $0.rel == "self" }?.href))
+      field(
+        "home_page_url",
+        TextTools.safeURL(
+          own.links.first { ($0.rel ?? "alternate") == "alternate" }?.href ?? own.link))
+      o.raw("},")
+    }
+    o.raw("\"source\":{\"id\":")
     o.jsonString(item.source.id)
     o.raw(",\"title\":")
     o.jsonString(TimelineContext.sourceTitle(item.source))
@@ -141,5 +192,10 @@ enum JSONRenderer {
       o.raw("}")
     }
     o.raw("]}}")
+  }
+
+  /// A JSON number: integral values without a fraction.
+  static func number(_ d: Double) -> String {
+    d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : "\(d)"
   }
 }

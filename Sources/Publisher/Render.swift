@@ -13,6 +13,19 @@ struct ArchiveLinks {
   var nextArchive: String?
 }
 
+/// The stored heads of the sources of one document, each decoded at most once and only when an
+/// entry needs it (an entry with its own `atom:source` never does).
+struct SourceHeads {
+  private var decoded: [String: Feed?] = [:]
+
+  mutating func head(_ s: SourceState) -> Feed? {
+    if let known = decoded[s.id] { return known }
+    let head = s.decodedFeedHead()
+    decoded[s.id] = head
+    return head
+  }
+}
+
 /// Everything one timeline document is rendered from: a pure function of these values, so the
 /// same store state always yields the same bytes (and the same ETag).
 struct TimelineContext {
@@ -83,7 +96,18 @@ struct TimelineContext {
   /// The entry's authors; else the source feed's author; else the source's title — every entry
   /// gets one.
   static func authors(_ item: TimelineItem) -> [Person] {
-    let named = item.entry.entry.authors.compactMap { p -> Person? in
+    let named = people(item.entry.entry.authors)
+    if !named.isEmpty { return named }
+    if let a = item.source.feedAuthor, !a.trimmingCharacters(in: .whitespaces).isEmpty {
+      return [Person(name: a)]
+    }
+    return [Person(name: sourceTitle(item.source))]
+  }
+
+  /// People as person constructs, which need a name: a contributor known only by an email or a
+  /// uri is named by it (and keeps it).
+  static func people(_ list: [Person]) -> [Person] {
+    list.compactMap { p -> Person? in
       let name = [p.name, p.email, p.uri].compactMap { $0 }.first {
         !$0.trimmingCharacters(in: .whitespaces).isEmpty
       }
@@ -92,11 +116,69 @@ struct TimelineContext {
       q.name = name
       return q
     }
-    if !named.isEmpty { return named }
-    if let a = item.source.feedAuthor, !a.trimmingCharacters(in: .whitespaces).isEmpty {
-      return [Person(name: a)]
+  }
+
+  /// An element's own language tag when it is valid and differs from the one it inherits
+  /// (`inherited`), else nil: `xml:lang` is only written where it says something.
+  static func ownLanguage(_ tag: String?, inherited: String?) -> String? {
+    guard let tag = languageTag(tag) else { return nil }
+    if let inherited, inherited.lowercased() == tag.lowercased() { return nil }
+    return tag
+  }
+
+  /// A duration worth writing: finite, not negative, under a million hours.
+  static func seconds(_ d: Double?) -> Double? {
+    guard let d, d.isFinite, d >= 0, d < 3.6e9 else { return nil }
+    return d
+  }
+
+  /// A coordinate as GeoRSS wants it: decimal, never an exponent.
+  static func coordinate(_ d: Double) -> String {
+    let plain = "\(d)"
+    if !plain.contains("e") { return plain.hasSuffix(".0") ? String(plain.dropLast(2)) : plain }
+    var s = String(format: "%.9f", d)
+    while s.hasSuffix("0") { s.removeLast() }
+    if s.hasSuffix(".") { s.removeLast() }
+    return s
+  }
+
+  /// The GeoRSS Simple element and value of a location, or nil when its coordinates do not make
+  /// that shape (a point is one pair, a box two, a line two or more, a polygon four or more).
+  static func geoRSS(_ g: GeoLocation) -> (name: String, value: String)? {
+    let c = g.coordinates
+    guard c.count % 2 == 0, c.allSatisfy(\.isFinite) else { return nil }
+    let pairs = c.count / 2
+    for i in 0..<pairs where abs(c[2 * i]) > 90 || abs(c[2 * i + 1]) > 180 { return nil }
+    switch g.shape {
+    case .point: guard pairs == 1 else { return nil }
+    case .box: guard pairs == 2 else { return nil }
+    case .line: guard pairs >= 2 else { return nil }
+    case .polygon: guard pairs >= 4 else { return nil }
     }
-    return [Person(name: sourceTitle(item.source))]
+    return ("georss:" + g.shape.rawValue, c.map(coordinate).joined(separator: " "))
+  }
+
+  /// The entry's licence links (`rel="license"`), http(s) only, each once.
+  static func licenses(_ e: Entry) -> [Link] {
+    var seen = Set<String>()
+    return e.links.filter {
+      $0.rel == "license" && TextTools.safeURL($0.href) != nil && seen.insert($0.href).inserted
+    }
+  }
+
+  /// Where the entry's comments are: RSS `comments`, else a `rel="replies"` link.
+  static func comments(_ e: Entry) -> String? {
+    TextTools.safeURL(e.comments)
+      ?? e.links.lazy.filter { $0.rel == "replies" }.compactMap { TextTools.safeURL($0.href) }
+      .first
+  }
+
+  /// The entry's own `atom:source` / RSS `<source>` when it says anything.
+  static func ownSource(_ e: Entry) -> EntrySource? {
+    guard let s = e.source else { return nil }
+    let says =
+      [s.id, s.title, s.link].contains { $0.map { !$0.isEmpty } ?? false } || !s.links.isEmpty
+    return says ? s : nil
   }
 
   static func entryTitle(_ item: TimelineItem) -> String {

@@ -259,7 +259,10 @@ final class SchemaV2Tests: XCTestCase {
     defer { Task { try? await store.close() } }
     let applied = try await store.pool.read { try Schema.migrator.appliedMigrations($0) }
     XCTAssertEqual(
-      applied, ["v1-initial", "v2-near-duplicate-table", "v3-retention-lifecycle-archives"])
+      applied,
+      [
+        "v1-initial", "v2-near-duplicate-table", "v3-retention-lifecycle-archives", "v4-feed-head",
+      ])
     let columns = try await store.pool.read { try $0.columns(in: "entry").map(\.name) }
     XCTAssertFalse(columns.contains("b0"))
     XCTAssertEqual(columns.suffix(3), ["extra", "summary", "content"])
