@@ -54,6 +54,8 @@ extension DateScanner {
         && (isDigit(b[i + 1]) || (b[i + 1] | 0x20) == UInt8(ascii: "w"))
       {
         i += 1
+      } else if i < end && (b[i] | 0x20) == UInt8(ascii: "w") && runs.count == 1 {
+        continue  // basic week date: `2003W011`
       } else {
         break
       }

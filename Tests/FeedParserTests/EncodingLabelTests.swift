@@ -376,6 +376,36 @@ final class EncodingLabelTests: XCTestCase {
     XCTAssertEqual(cut.feed.title, "Ąžuolynas ir Šiauliai: ėčįųū\u{FFFD}")
   }
 
+  /// Every label of the WHATWG table resolves to its encoding in any case, with whitespace
+  /// around it and with `_` for `-`; and every encoding it names decodes ASCII through its
+  /// decoder (so each iconv name in the table is one glibc knows).
+  func testEveryWHATWGLabelInAnyCaseDecodes() {
+    var failures: [String] = []
+    XCTAssertGreaterThanOrEqual(Set(EncodingLabels.whatwg.values).count, 38)
+    for (key, name) in EncodingLabels.whatwg {
+      for spelling in [key, key.uppercased(), " \t\(key.uppercased())\n "] {
+        guard let c = EncodingLabels.resolve(spelling) else {
+          failures.append("'\(spelling)' unresolved")
+          continue
+        }
+        if c.name != name { failures.append("'\(spelling)' → \(c.name), expected \(name)") }
+      }
+      let c = EncodingLabels.charset(whatwgName: name)
+      guard c.isASCIICompatible else { continue }
+      let ascii = Array("<rss>".utf8)
+      let out = ascii.withUnsafeBytes { FeedEncoding.convert($0, c, strict: true) }
+      guard let out else {
+        failures.append("\(name): no decoder")
+        continue
+      }
+      if let bytes = out.utf8, bytes != ascii { failures.append("\(name): ASCII changed") }
+    }
+    for spelling in ["ISO_8859_2", "Windows_1250", "iso 8859 15", "KOI8_R", "x_mac_cyrillic"] {
+      if EncodingLabels.resolve(spelling) == nil { failures.append("'\(spelling)' unresolved") }
+    }
+    XCTAssertEqual(failures, [])
+  }
+
   func testLabelResolution() {
     XCTAssertEqual(EncodingLabels.resolve("  ISO-8859-1\t")?.name, "windows-1252")
     XCTAssertEqual(EncodingLabels.resolve("'utf8'")?.name, "utf-8")
