@@ -12,10 +12,13 @@ public enum DateParser {
   /// UTC too (RFC 2822 §4.3: their signs were botched in RFC 822, so they carry no information).
   public static func parse(_ string: String) -> Date? {
     var copy = string
-    return copy.withUTF8 { buffer -> Date? in
-      guard let fields = DateScanner.scan(buffer, allowMilitaryZones: true) else { return nil }
-      return fields.instant(defaultOffset: 0)
+    let fast = copy.withUTF8 { buffer -> DateFields? in
+      DateScanner.scan(buffer, allowMilitaryZones: true)
     }
+    if let fast { return fast.instant(defaultOffset: 0) }
+    // The rarer forms, off the fast path: truncated and ordinal ISO 8601, Korean, month and
+    // weekday names in the EU languages and Greek.
+    return DateScanner.scanUncommon(string, allowMilitaryZones: true)?.instant(defaultOffset: 0)
   }
 }
 
@@ -235,42 +238,59 @@ enum DateScanner {
       f.day = day
       basic = true
     }
+    guard scanISOTime(b, &i, end, &f, basic: basic) else { return nil }
+    return f.isValid ? f : nil
+  }
+
+  /// The optional time after an ISO 8601 date: `T` or spaces (or nothing, after a basic date:
+  /// Date::Manip's `2004070816:29:06`), `hh:mm[:ss][.fff]` or `hhmm[ss]`, then a zone. A
+  /// one-digit hour is accepted before `:` (`2004-07-13T9:15`).
+  static func scanISOTime(
+    _ b: Bytes, _ i: inout Int, _ end: Int, _ f: inout DateFields, basic: Bool
+  ) -> Bool {
     if i < end {
       let sep = b[i]
       if (sep | 0x20) == UInt8(ascii: "t") {
         i += 1
       } else if isSpace(sep) {
         while i < end && isSpace(b[i]) { i += 1 }
-      } else {
-        return nil
+      } else if !(basic && isDigit(sep)) {
+        return false
       }
-      guard let hour = digits(b, &i, end, 2) else { return nil }
+      var hour: Int
+      if i + 1 < end && isDigit(b[i]) && b[i + 1] == UInt8(ascii: ":") {
+        hour = Int(b[i] &- 0x30)
+        i += 1
+      } else {
+        guard let h = digits(b, &i, end, 2) else { return false }
+        hour = h
+      }
       f.hour = hour
       if i < end && b[i] == UInt8(ascii: ":") {
         i += 1
-        guard let minute = digits(b, &i, end, 2) else { return nil }
+        guard let minute = digits(b, &i, end, 2) else { return false }
         f.minute = minute
         if i < end && b[i] == UInt8(ascii: ":") {
           i += 1
-          guard let second = digits(b, &i, end, 2) else { return nil }
+          guard let second = digits(b, &i, end, 2) else { return false }
           f.second = second
         }
       } else if i < end && isDigit(b[i]) {
-        guard let minute = digits(b, &i, end, 2) else { return nil }
+        guard let minute = digits(b, &i, end, 2) else { return false }
         f.minute = minute
         if i < end && isDigit(b[i]) {
-          guard let second = digits(b, &i, end, 2) else { return nil }
+          guard let second = digits(b, &i, end, 2) else { return false }
           f.second = second
         }
       } else if !basic {
-        return nil  // an hour alone is no time in the extended form
+        return false  // an hour alone is no time in the extended form
       }
       f.fraction = fraction(b, &i, end)
       let zone = isoZone(b, &i, end)
-      guard zone.ok else { return nil }
+      guard zone.ok else { return false }
       f.offset = zone.offset
     }
-    return f.isValid ? f : nil
+    return true
   }
 
   /// Month from an English name or its abbreviation (three letters or more, any case).
@@ -331,6 +351,8 @@ enum DateScanner {
   static let zones: [String: Int] = {
     let hours: [String: Double] = [
       "ut": 0, "utc": 0, "gmt": 0, "z": 0, "zulu": 0, "wet": 0,
+      // North American zones without the S/D letter, as feedparser reads them (standard time).
+      "at": -4, "et": -5, "ct": -6, "mt": -7, "pt": -8,
       "est": -5, "edt": -4, "cst": -6, "cdt": -5, "mst": -7, "mdt": -6, "pst": -8, "pdt": -7,
       "akst": -9, "akdt": -8, "hst": -10, "ast": -4, "adt": -3, "nst": -3.5, "ndt": -2.5,
       "cet": 1, "cest": 2, "met": 1, "mest": 2, "eet": 2, "eest": 3, "west": 1, "bst": 1,
@@ -369,6 +391,9 @@ enum DateScanner {
     var offset: Int?
     var pm: Bool?
     var yearDigits = 0
+    var yearFirst = false
+    var third: Int?
+    var etc = false
     var i = start
     while i < end {
       let c = b[i]
@@ -384,8 +409,13 @@ enum DateScanner {
           && (b[s + 1] | 0x20) == 0x6D
         {
           pm = (b[s] | 0x20) == 0x70  // am / pm
-        } else if i - s == 2 && (b[s] | 0x20) == 0x61 && (b[s + 1] | 0x20) == 0x74 {
-          continue  // "at"
+        } else if i - s == 2 && (b[s] | 0x20) == 0x61 && (b[s + 1] | 0x20) == 0x74 && !sawTime {
+          continue  // "at" before the time; after it, AT is Atlantic time
+        } else if i - s == 3 && i < end && b[i] == UInt8(ascii: "/") && !etc
+          && (b[s] | 0x20) == 0x65 && (b[s + 1] | 0x20) == 0x74 && (b[s + 2] | 0x20) == 0x63
+        {
+          etc = true  // tz database "Etc/GMT", "Etc/GMT+5" (POSIX signs: that is UTC-5)
+          i += 1
         } else if offset == nil, sawTime || day != nil,
           let z = zoneOffset(b, s, i, allowMilitary: allowMilitaryZones && sawTime)
         {
@@ -396,7 +426,9 @@ enum DateScanner {
           {
             let sign = b[i] == UInt8(ascii: "-") ? -1 : 1
             i += 1
-            guard let extra = numericOffset(b, &i, end, sign: sign) else { return nil }
+            guard let extra = numericOffset(b, &i, end, sign: etc ? -sign : sign) else {
+              return nil
+            }
             offset = z + extra
           }
         } else {
@@ -426,11 +458,14 @@ enum DateScanner {
           guard year == nil, n <= 4 else { return nil }
           year = v
           yearDigits = n
+          yearFirst = day == nil && month == nil
         } else if day == nil {
           day = v
         } else if year == nil {
           year = v
           yearDigits = n
+        } else if yearFirst && month == nil && third == nil {
+          third = v  // "2006/09/15": year, month, day in numbers (Perforce)
         } else {
           return nil
         }
@@ -454,6 +489,11 @@ enum DateScanner {
       } else {
         return nil
       }
+    }
+    if let t = third {
+      guard month == nil else { return nil }
+      month = day
+      day = t
     }
     guard var y = year, let m = month, let d = day else { return nil }
     if yearDigits <= 2 {

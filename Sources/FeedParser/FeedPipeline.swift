@@ -34,7 +34,10 @@ enum FeedPipeline {
   ) throws(FeedParserError) -> ParsedFeed {
     let (_, bomLength) = FeedEncoding.bom(raw)
     var i = bomLength
-    while i < raw.count, raw[i] == 0x20 || raw[i] == 0x0A || raw[i] == 0x0D || raw[i] == 0x09 {
+    // Zero bytes too: the high bytes of UTF-16/32 code units (JSON Feed in UTF-16 is JSON).
+    while i < raw.count,
+      raw[i] == 0x20 || raw[i] == 0x0A || raw[i] == 0x0D || raw[i] == 0x09 || raw[i] == 0
+    {
       i += 1
     }
     if i == raw.count { throw .empty }
@@ -142,7 +145,8 @@ enum FeedPipeline {
       stages == .readOnly
       ? unnormalized(rawFeed)
       : normalized(rawFeed, baseURL: baseURL, sanitize: stages == .full, diagnostics: &diagnostics)
-    return ParsedFeed(format: .jsonfeed, encoding: "utf-8", diagnostics: diagnostics, feed: feed)
+    return ParsedFeed(
+      format: .jsonfeed, encoding: decoded.name, diagnostics: diagnostics, feed: feed)
   }
 
   enum Sniff { case empty, xml, html, notMarkup }

@@ -1,7 +1,7 @@
 import Foundation
 
-/// Dates as people write them on HTML news pages: month names in Lithuanian (genitive and
-/// nominative, with or without diacritics), English, German and French; `d.`/`m.` markers;
+/// Dates as people write them on HTML news pages: month names in the 24 EU languages
+/// (`DateNames`: genitive and nominative, with or without diacritics); `d.`/`m.` markers;
 /// day-month-year and year-month-day orders; numeric `dd.mm.yyyy`; an optional `HH:mm`.
 ///
 /// Pages rarely state a zone, so the date is read in the page's zone (default Europe/Vilnius) and
@@ -14,8 +14,9 @@ public enum LocaleDateParser {
   /// Parses `text` (e.g. `02 birželio d., 2020`, `2020 m. birželio 2 d.`, `July 18 d., 2017`).
   ///
   /// - Parameters:
-  ///   - locale: month names to try first (`lt`, `en`, `de`, `fr`; a region suffix such as
-  ///     `lt-LT` is fine); English is always tried as well.
+  ///   - locale: month names to try first (any EU language code: `lt`, `en`, `de`, `pl`, `el`…;
+  ///     a region suffix such as `lt-LT` is fine); English, then the other languages, are tried
+  ///     as well.
   ///   - format: an explicit pattern tried first (`yyyy`, `yy`, `MM`, `M`, `MMM`/`MMMM` for a month
   ///     name, `dd`, `d`, `HH`, `H`, `mm`, `ss`, text in single quotes is literal); when it does
   ///     not match, the usual forms are tried.
@@ -71,77 +72,22 @@ public enum LocaleDateParser {
     return lower
   }
 
-  /// Lowercases and strips the diacritics of the letters these languages use, so that
-  /// `Birželio`, `birzelio` and `BIRŽELIO` compare equal.
+  /// Lowercases and strips diacritics (`DateNames.fold`), so that `Birželio`, `birzelio` and
+  /// `BIRŽELIO` compare equal.
   static func fold(_ text: String) -> [Unicode.Scalar] {
-    var out: [Unicode.Scalar] = []
-    out.reserveCapacity(text.unicodeScalars.count)
-    for scalar in text.unicodeScalars {
-      let v = scalar.value
-      if v < 0x80 {
-        out.append(v >= 0x41 && v <= 0x5A ? Unicode.Scalar(v + 0x20)! : scalar)
-        continue
-      }
-      if v == 0xA0 || v == 0x2009 || v == 0x202F {  // no-break and thin spaces
-        out.append(" ")
-        continue
-      }
-      if v == 0x2013 || v == 0x2014 {  // dashes between numbers
-        out.append("-")
-        continue
-      }
-      let lower = scalar.properties.lowercaseMapping.unicodeScalars.first ?? scalar
-      if let plain = diacritics[lower] {
-        out.append(contentsOf: plain.unicodeScalars)
-      } else {
-        out.append(lower)
-      }
-    }
-    return out
+    Array(DateNames.fold(text).unicodeScalars)
   }
 
-  static let diacritics: [Unicode.Scalar: String] = [
-    "ą": "a", "č": "c", "ę": "e", "ė": "e", "į": "i", "š": "s", "ų": "u", "ū": "u", "ž": "z",
-    "ä": "a", "ö": "o", "ü": "u", "ß": "ss", "é": "e", "è": "e", "ê": "e", "ë": "e", "à": "a",
-    "â": "a", "î": "i", "ï": "i", "ô": "o", "û": "u", "ù": "u", "ç": "c", "ā": "a", "ē": "e",
-    "ī": "i", "ļ": "l", "ņ": "n", "ķ": "k", "ģ": "g", "õ": "o",
-  ]
-
-  /// Month names per language, diacritics folded; the first entry of each month is its full
-  /// name. Abbreviations with or without a trailing dot match as listed.
-  static let monthNames: [String: [[String]]] = [
-    "lt": [
-      ["sausio", "sausis", "saus"], ["vasario", "vasaris", "vas"], ["kovo", "kovas", "kov"],
-      ["balandzio", "balandis", "bal", "balan"], ["geguzes", "geguze", "geg"],
-      ["birzelio", "birzelis", "birz", "bir"], ["liepos", "liepa", "liep", "lie"],
-      ["rugpjucio", "rugpjutis", "rugp", "rgp"], ["rugsejo", "rugsejis", "rugs", "rgs"],
-      ["spalio", "spalis", "spal", "spa"], ["lapkricio", "lapkritis", "lapkr", "lap"],
-      ["gruodzio", "gruodis", "gruod", "gru"],
-    ],
-    "en": [
-      ["january", "jan"], ["february", "feb"], ["march", "mar"], ["april", "apr"], ["may"],
-      ["june", "jun"], ["july", "jul"], ["august", "aug"], ["september", "sep", "sept"],
-      ["october", "oct"], ["november", "nov"], ["december", "dec"],
-    ],
-    "de": [
-      ["januar", "jan", "janner"], ["februar", "feb"], ["marz", "mar", "mrz"], ["april", "apr"],
-      ["mai"], ["juni", "jun"], ["juli", "jul"], ["august", "aug"], ["september", "sep", "sept"],
-      ["oktober", "okt"], ["november", "nov"], ["dezember", "dez"],
-    ],
-    "fr": [
-      ["janvier", "janv"], ["fevrier", "fevr", "fev"], ["mars"], ["avril", "avr"], ["mai"],
-      ["juin"], ["juillet", "juil"], ["aout"], ["septembre", "sept"], ["octobre", "oct"],
-      ["novembre", "nov"], ["decembre", "dec"],
-    ],
-  ]
-
-  /// Month number of a folded word, trying `language` first, then English.
+  /// Month number of a folded word: `language`'s names first, then English, then the other EU
+  /// languages (`DateNames`). A word that is a weekday in `language` and not one of its months
+  /// is no month (`mar.` is Tuesday on a French page, not March).
   static func month(_ word: String, language: String) -> Int? {
-    for lang in language == "en" ? ["en"] : [language, "en"] {
-      guard let table = monthNames[lang] else { continue }
-      for (index, names) in table.enumerated() where names.contains(word) { return index + 1 }
+    if DateNames.byLanguage[language]?.months[word] == nil,
+      DateNames.byLanguage[language]?.weekdays.contains(word) == true
+    {
+      return nil
     }
-    return nil
+    return DateNames.month(word, language: language)
   }
 
   /// A number, a word or punctuation, as found in folded text.

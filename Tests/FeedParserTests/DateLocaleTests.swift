@@ -108,6 +108,30 @@ final class DateLocaleTests: XCTestCase {
     check("1er février 2020", locale: "fr", utc(2020, 1, 31, 22))
   }
 
+  /// The scraper's locale dates in every EU language (midnight of 2 June 2020 in Vilnius is
+  /// 1 June 21:00 UTC), as news pages write them: genitive forms, `de`, `d.`, ordinals, dots.
+  func testEveryEULanguageOnAPage() {
+    let june2 = utc(2020, 6, 1, 21)
+    let cases: [(String, String)] = [
+      ("en", "2 June 2020"), ("de", "2. Juni 2020"), ("fr", "2 juin 2020"),
+      ("es", "2 de junio de 2020"), ("it", "2 giugno 2020"), ("pt", "2 de junho de 2020"),
+      ("nl", "2 juni 2020"), ("pl", "2 czerwca 2020"), ("cs", "2. června 2020"),
+      ("sk", "2. júna 2020"), ("sl", "2. junij 2020"), ("hr", "2. lipnja 2020."),
+      ("lt", "2020 m. birželio 2 d."), ("lv", "2020. gada 2. jūnijs"), ("et", "2. juuni 2020"),
+      ("fi", "2. kesäkuuta 2020"), ("sv", "2 juni 2020"), ("da", "2. juni 2020"),
+      ("hu", "2020. június 2."), ("ro", "2 iunie 2020"), ("bg", "2 юни 2020 г."),
+      ("el", "2 Ιουνίου 2020"), ("ga", "2 Meitheamh 2020"), ("mt", "2 ta' Ġunju 2020"),
+    ]
+    for (locale, text) in cases {
+      check(text, locale: locale, june2)
+    }
+    // Without diacritics, and the ambiguous `listopad` (November in Polish, October in
+    // Croatian) resolved by the page's locale.
+    check("2 cervna 2020", locale: "cs", june2)
+    check("2 listopada 2020", locale: "pl", utc(2020, 11, 1, 22))
+    check("2. listopada 2020.", locale: "hr", utc(2020, 10, 1, 21))
+  }
+
   func testNumericForms() {
     check("02.06.2020", utc(2020, 6, 1, 21))
     check("2.6.2020", utc(2020, 6, 1, 21))
