@@ -273,6 +273,7 @@ enum FeedPipeline {
       }
       feed.entries.append(e)
     }
+    LanguageStep.detectMissing(in: &feed)  // nothing declares a language: guess from the text
     return feed
   }
 }
