@@ -34,11 +34,12 @@ let package = Package(
       providers: [.apt(["libxml2-dev"]), .brew(["libxml2"])]
     ),
     .target(name: "FeedModel"),
-    .target(name: "FeedParser", dependencies: ["CLibXML2", "FeedModel"]),
+    .target(
+      name: "FeedParser", dependencies: ["CLibXML2", "FeedModel", "WebText", "LanguageDetection"]),
     .target(
       name: "FeedStore",
       dependencies: [
-        "FeedModel",
+        "FeedModel", "WebText",
         .product(name: "GRDB", package: "GRDB.swift"),
         // GRDB's own SQLite module: ingest's hot statements use the C API (RawStatement.swift).
         .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -69,7 +70,7 @@ let package = Package(
     .target(
       name: "Publisher",
       dependencies: [
-        "FeedModel", "FeedStore",
+        "FeedModel", "FeedStore", "WebText",
         // clusterwire_feed_renders_total.
         .product(name: "Metrics", package: "swift-metrics"),
       ]
@@ -194,6 +195,16 @@ let package = Package(
     .testTarget(
       name: "FuzzRegressionTests", dependencies: ["FuzzChecks"],
       path: "Tests/Fuzz/FuzzRegressionTests"),
+    // Text rules shared by parser, store and publisher (issue 13): the one URL-scheme rule, the
+    // one HTML-to-text conversion, the HTML entity table, the C1 remap. Pure Swift, no
+    // dependencies. Language detection from text: libexttextcat from the system (Debian:
+    // libexttextcat-dev, fingerprints in libexttextcat-data).
+    .target(name: "WebText"),
+    .systemLibrary(
+      name: "CTextCat", pkgConfig: "libexttextcat", providers: [.apt(["libexttextcat-dev"])]),
+    .target(name: "LanguageDetection", dependencies: ["CTextCat", "WebText"]),
+    .testTarget(name: "WebTextTests", dependencies: ["WebText"]),
+    .testTarget(name: "LanguageDetectionTests", dependencies: ["LanguageDetection"]),
   ],
   swiftLanguageModes: [.v6]
 )

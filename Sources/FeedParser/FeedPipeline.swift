@@ -277,6 +277,7 @@ enum FeedPipeline {
       }
       feed.entries.append(e)
     }
+    LanguageStep.detectMissing(in: &feed)  // nothing declares a language: guess from the text
     return feed
   }
 }

@@ -1,7 +1,9 @@
 import CLibXML2
 import Foundation
+import WebText
 
-/// HTML entities (`&nbsp;`, `&eacute;`…) that RSS feeds use without declaring them. The parser's
+/// HTML entities (`&nbsp;`, `&eacute;`…) that RSS feeds use without declaring them, from the
+/// one HTML entity table (`HTMLEntities`). The parser's
 /// `getEntity` SAX callback falls back to this table: libxml2 treats an entity of type
 /// `XML_INTERNAL_PREDEFINED_ENTITY` exactly like `&amp;` (its content is delivered as text, no
 /// re-parse, no expansion accounting), so decoding costs nothing extra and needs no pre-pass.
@@ -13,13 +15,12 @@ enum HTMLEntityTable {
 
   /// A predefined-type entity for an HTML entity name, or nil when HTML has no such entity.
   static func entity(named name: UnsafePointer<xmlChar>) -> UnsafeMutablePointer<xmlEntity>? {
-    guard let desc = htmlEntityLookup(name) else { return nil }
     let key = String(cString: name)
+    guard let value = HTMLEntities.value(named: key) else { return nil }
     lock.lock()
     defer { lock.unlock() }
     if let found = cache[key] { return found }
-    let value = Unicode.Scalar(desc.pointee.value) ?? "\u{FFFD}"
-    let utf8 = Array(String(Character(value)).utf8) + [0]
+    let utf8 = Array(value.utf8) + [0]
     let ent = UnsafeMutablePointer<xmlEntity>.allocate(capacity: 1)
     ent.initialize(to: xmlEntity())
     ent.pointee.type = XML_ENTITY_DECL

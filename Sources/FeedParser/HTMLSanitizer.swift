@@ -1,11 +1,12 @@
 import CLibXML2
 import Foundation
+import WebText
 
 /// An allowlist HTML sanitiser on libxml2's HTML parser.
 ///
 /// Kept: text structure, links, images, lists, tables, quotes, code (see `HTMLPolicy`). Dropped
 /// with their content: script, style, iframe, object, embed, forms and their controls, meta,
-/// base, link, noscript, template, svg, math, audio/video. Unknown tags are unwrapped. Only
+/// base, link, noscript, template, svg, audio/video; MathML presentation markup is kept. Unknown tags are unwrapped. Only
 /// allowlisted attributes survive (never `on*`, `style`, `class`, `id`); `href`/`src`/`cite` must
 /// have a safe scheme (`data:` only for png/gif/jpeg/webp images) and are made absolute. Links get
 /// no `rel`: `target` is never kept, so there is no opener to protect.
@@ -25,48 +26,28 @@ public enum HTMLSanitizer {
       }
     case .entities:
       return copy.withUTF8 { buf in
-        let decoded = HTMLTree.decodeEntities(buf)
+        let decoded = HTMLEntities.decode(buf)
         var writer = HTMLWriter(base: baseURL, capacity: decoded.count + 16)
         decoded.withUnsafeBufferPointer { writer.appendEscaped($0, quote: false) }
         return trimmed(writer.string)
       }
     case .markup:
-      return trimmed(HTMLStream.sanitize(html, baseURL: baseURL) ?? "")
+      // `<![CDATA[…]]>` and Word's `<![if …]>` would reach libxml2 as text: resolve them first.
+      let source = HTMLText.resolvingMarkedSections(html) ?? html
+      return trimmed(HTMLStream.sanitize(source, baseURL: baseURL) ?? "")
     }
   }
 
-  /// Markup removed, entities decoded, whitespace collapsed: for titles.
-  public static func plainText(fromHTML html: String) -> String {
-    var copy = html
-    let kind = copy.withUTF8 { scanKind($0) }
-    switch kind {
-    case .clean, .needsEscaping:
-      return copy.withUTF8 { buf in
-        if !needsCollapsing(buf) { return html }
-        return HTMLTree.collapseWhitespace(buf)
-      }
-    case .entities:
-      return copy.withUTF8 { buf in
-        let decoded = HTMLTree.decodeEntities(buf)
-        return decoded.withUnsafeBufferPointer { HTMLTree.collapseWhitespace($0) }
-      }
-    case .markup:
-      guard let doc = HTMLTree.parseFragment(html) else { return "" }
-      defer { xmlFreeDoc(doc) }
-      var bytes: [UInt8] = []
-      bytes.reserveCapacity(html.utf8.count)
-      doc.withMemoryRebound(to: xmlNode.self, capacity: 1) {
-        HTMLTree.appendText(of: $0, includeRoot: false, into: &bytes)
-      }
-      return bytes.withUnsafeBufferPointer { HTMLTree.collapseWhitespace($0) }
-    }
-  }
+  /// Markup removed, entities decoded, whitespace collapsed: for titles (the shared
+  /// conversion, `HTMLText.plainText`).
+  public static func plainText(fromHTML html: String) -> String { HTMLText.plainText(html) }
 
   /// How much work a string needs, from one pass over its bytes.
   enum Kind {
     /// Plain text that is already valid, escaped output.
     case clean
-    /// Plain text with `>` or characters XML forbids.
+    /// Plain text with `>`, characters XML forbids, or C1 controls to remap (and no-break
+    /// spaces, which share their first byte).
     case needsEscaping
     /// `&` but no `<`: entities decoded without a parser.
     case entities
@@ -80,25 +61,12 @@ public enum HTMLSanitizer {
       if c == UInt8(ascii: "<") { return .markup }
       if c == UInt8(ascii: "&") {
         kind = .entities
-      } else if c == UInt8(ascii: ">") || HTMLWriter.isForbiddenControl(c) || c == 0xEF {
+      } else if c == UInt8(ascii: ">") || HTMLWriter.isForbiddenControl(c) || c == 0xEF || c == 0xC2
+      {
         if case .clean = kind { kind = .needsEscaping }
       }
     }
     return kind
-  }
-
-  /// True when `b` has leading/trailing whitespace, a whitespace run, or a control character.
-  static func needsCollapsing(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
-    guard let first = b.first, let last = b.last else { return false }
-    if first <= 0x20 || last <= 0x20 { return true }
-    var previousSpace = false
-    for c in b {
-      if c < 0x20 || c == 0x7F || c == 0xC2 || c == 0xEF { return true }
-      let space = c == 0x20
-      if space && previousSpace { return true }
-      previousSpace = space
-    }
-    return false
   }
 
   static func trimmed(_ s: String) -> String {

@@ -1,6 +1,7 @@
 import CLibXML2
 import FeedModel
 import Foundation
+import WebText
 
 /// What scraping one HTML page produced, with advice for the admin ("item matched 0 nodes").
 public struct ScrapeResult: Sendable, Hashable {
@@ -297,12 +298,12 @@ private struct PageScraper {
   static func text(of node: xmlNodePtr) -> String {
     var bytes: [UInt8] = []
     HTMLTree.appendText(of: node, includeRoot: true, into: &bytes)
-    return bytes.withUnsafeBufferPointer { HTMLTree.collapseWhitespace($0) }
+    return bytes.withUnsafeBufferPointer { HTMLText.collapseWhitespace($0) }
   }
 
   static func collapse(_ s: String) -> String {
     var copy = s
-    return copy.withUTF8 { HTMLTree.collapseWhitespace($0) }
+    return copy.withUTF8 { HTMLText.collapseWhitespace($0) }
   }
 
   func texts(_ value: Value) -> [String] {

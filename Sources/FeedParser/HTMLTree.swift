@@ -1,5 +1,6 @@
 import CLibXML2
 import Foundation
+import WebText
 
 /// What the sanitiser does with one element.
 struct HTMLElementPolicy: Sendable {
@@ -30,8 +31,13 @@ enum HTMLPolicy {
 
   static let table: [String: HTMLElementPolicy] = {
     var t: [String: HTMLElementPolicy] = [:]
-    func keep(_ names: [String], block: Bool = false, attrs: Set<String> = []) {
-      for n in names { t[n] = HTMLElementPolicy(action: .keep, isBlock: block, attributes: attrs) }
+    // Word breaks in plain text, and the elements dropped with their content, are the shared
+    // text rules' (`HTMLText`), so the sanitiser and HTML-to-text agree.
+    func keep(_ names: [String], attrs: Set<String> = []) {
+      for n in names {
+        t[n] = HTMLElementPolicy(
+          action: .keep, isBlock: HTMLText.blockElements.contains(n), attributes: attrs)
+      }
     }
     keep([
       "b", "strong", "i", "em", "u", "s", "strike", "sub", "sup", "small", "mark", "span",
@@ -44,50 +50,55 @@ enum HTMLPolicy {
     keep(["del", "ins"], attrs: ["cite", "datetime"])
     keep(["time"], attrs: ["datetime"])
     keep(["a"], attrs: ["href", "hreflang", "name"])
-    keep(
-      [
-        "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "address", "article", "section",
-        "aside", "header", "footer", "details", "summary", "figure", "figcaption", "caption",
-        "thead", "tbody", "tfoot", "tr", "ul", "dl", "dt", "dd", "center",
-      ], block: true)
-    keep(["blockquote"], block: true, attrs: ["cite"])
-    keep(["ol"], block: true, attrs: ["start", "reversed", "type"])
-    keep(["li"], block: true, attrs: ["value"])
-    keep(["table"], block: true, attrs: ["summary"])
-    keep(["td", "th"], block: true, attrs: ["colspan", "rowspan", "headers", "scope", "abbr"])
+    keep([
+      "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "address", "article", "section",
+      "aside", "header", "footer", "details", "summary", "figure", "figcaption", "caption",
+      "thead", "tbody", "tfoot", "tr", "ul", "dl", "dt", "dd", "center",
+    ])
+    keep(["blockquote"], attrs: ["cite"])
+    keep(["ol"], attrs: ["start", "reversed", "type"])
+    keep(["li"], attrs: ["value"])
+    keep(["table"], attrs: ["summary"])
+    keep(["td", "th"], attrs: ["colspan", "rowspan", "headers", "scope", "abbr"])
     keep(["colgroup"], attrs: ["span"])
+    // MathML presentation markup (feedparser's and the HTML5 sanitiser's lists, without
+    // `maction`, `mglyph`, `annotation-xml` and the xlink attributes): formulas in science
+    // and engineering posts. None of these attributes can hold a URL or a script.
+    keep(mathMLElements, attrs: mathMLAttributes)
     t["col"] = HTMLElementPolicy(action: .keep, isVoid: true, attributes: ["span"])
     t["br"] = HTMLElementPolicy(action: .keep, isVoid: true, isBlock: true)
     t["hr"] = HTMLElementPolicy(action: .keep, isVoid: true, isBlock: true)
     t["wbr"] = HTMLElementPolicy(action: .keep, isVoid: true)
     t["img"] = HTMLElementPolicy(
       action: .keep, isVoid: true, attributes: ["src", "alt", "width", "height"])
-    // Active content, forms, document-level and foreign markup: gone with their content.
-    // (svg and math are dropped too: they can carry scripts and links of their own, and feed
-    // readers rarely render them.)
-    for n in [
-      "script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "param",
-      "form", "input", "button", "select", "option", "optgroup", "textarea", "datalist", "output",
-      "keygen", "meta", "base", "link", "noscript", "noframes", "noembed", "template", "svg",
-      "math", "head", "title", "xml", "canvas", "audio", "video", "source", "track", "map",
-      "area", "dialog", "portal", "slot", "plaintext", "xmp", "listing",
-    ] {
-      t[n] = HTMLElementPolicy(action: .drop)
-    }
-    for n in [
-      "embed", "input", "meta", "base", "link", "param", "source", "track", "keygen", "area",
-    ] {
-      t[n] = HTMLElementPolicy(action: .dropVoid)
-    }
+    // Active content, forms, document-level and foreign markup (svg, MathML's annotation-xml):
+    // gone with their content; the text around them stays.
+    for n in HTMLText.droppedElements { t[n] = HTMLElementPolicy(action: .drop) }
+    for n in HTMLText.droppedVoidElements { t[n] = HTMLElementPolicy(action: .dropVoid) }
     // Everything else (html, body, font, label, nav, main, unknown tags) is unwrapped.
     return t
   }()
 
+  static let mathMLElements = [
+    "math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "msup", "msub", "msubsup",
+    "mfrac", "msqrt", "mroot", "mstyle", "merror", "mpadded", "mphantom", "menclose", "mfenced",
+    "mover", "munder", "munderover", "mmultiscripts", "mprescripts", "none", "mtable", "mtr",
+    "mtd", "mlabeledtr", "semantics", "annotation",
+  ]
+  static let mathMLAttributes: Set<String> = [
+    "display", "displaystyle", "scriptlevel", "mathvariant", "mathcolor", "mathbackground",
+    "mathsize", "dir", "align", "columnalign", "columnlines", "columnspacing", "columnspan",
+    "rowalign", "rowlines", "rowspacing", "rowspan", "equalcolumns", "equalrows", "frame",
+    "framespacing", "width", "height", "depth", "lspace", "rspace", "voffset", "linethickness",
+    "numalign", "denomalign", "bevelled", "open", "close", "separators", "separator", "fence",
+    "form", "stretchy", "symmetric", "largeop", "movablelimits", "accent", "accentunder",
+    "minsize", "maxsize", "notation", "subscriptshift", "superscriptshift", "encoding",
+    "alttext", "fontstyle", "fontweight",
+  ]
+
   static let unwrap = HTMLElementPolicy(action: .unwrap)
   static let unwrapBlock = HTMLElementPolicy(action: .unwrap, isBlock: true)
-  static let blockUnwrapped: Set<String> = [
-    "body", "main", "nav", "li", "label", "legend", "fieldset",
-  ]
+  static var blockUnwrapped: Set<String> { HTMLText.blockElements }
 
   static func policy(for name: String) -> HTMLElementPolicy {
     if let p = table[name] { return p }
@@ -194,10 +205,7 @@ struct HTMLNameCache {
 
 /// URL checks and absolutisation for `href`/`src`/`cite`.
 enum HTMLURL {
-  static let allowedSchemes: Set<String> = [
-    "http", "https", "ftp", "ftps", "mailto", "tel", "news", "nntp", "sms", "xmpp", "magnet",
-    "geo", "irc", "ircs",
-  ]
+  static var allowedSchemes: Set<String> { URLSafety.htmlSchemes }
 
   /// Nil when the value is unsafe (`javascript:`, `vbscript:`, a non-image `data:`, an unknown
   /// scheme) however it is obfuscated; else the value made absolute against `base`.
@@ -291,31 +299,10 @@ enum HTMLURL {
     return value
   }
 
-  /// The lowercased scheme, when the value has one (letters, digits, `+`, `-`, `.` before `:`).
-  static func scheme(of value: String) -> String? {
-    var scheme = ""
-    for (k, s) in value.unicodeScalars.enumerated() {
-      if s == ":" { return k == 0 ? nil : scheme }
-      let v = s.value
-      let isLetter = (v | 0x20) >= 0x61 && (v | 0x20) <= 0x7A
-      let isOther = (v >= 0x30 && v <= 0x39) || s == "+" || s == "-" || s == "."
-      guard isLetter || (k > 0 && isOther) else { return nil }
-      scheme.unicodeScalars.append(Unicode.Scalar(isLetter ? v | 0x20 : v)!)
-    }
-    return nil
-  }
+  /// The lowercased scheme, when the value has one (the shared rule, `URLSafety`).
+  static func scheme(of value: String) -> String? { URLSafety.scheme(of: value) }
 
-  static func isImageData(_ value: String) -> Bool {
-    let lower = value.prefix(32).lowercased()
-    for type in ["png", "gif", "jpeg", "jpg", "webp"] {
-      let prefix = "data:image/\(type)"
-      if lower.hasPrefix(prefix) {
-        let rest = lower.dropFirst(prefix.count)
-        return rest.hasPrefix(";") || rest.hasPrefix(",")
-      }
-    }
-    return false
-  }
+  static func isImageData(_ value: String) -> Bool { URLSafety.isImageData(value) }
 
   /// The first candidate URL of a `srcset` ("a.jpg 1x, b.jpg 2x" → "a.jpg").
   static func firstSrcsetCandidate(_ srcset: String) -> String? {
@@ -388,7 +375,16 @@ struct HTMLWriter {
     while i < n {
       let c = base[i]
       if c >= 0x40 {
-        // Only U+FFFE / U+FFFF (EF BF BE/BF) matter up here.
+        // Only U+FFFE / U+FFFF (EF BF BE/BF) and C1 controls (C2 80…9F) matter up here.
+        if c == 0xC2, i + 1 < n, C1Controls.isRemapped(secondByte: base[i + 1]) {
+          if i > runStart {
+            out.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: i - runStart))
+          }
+          C1Controls.appendRemapped(UnsafeBufferPointer(start: base + i, count: 2), to: &out)
+          i += 2
+          runStart = i
+          continue
+        }
         if c != 0xEF || i + 2 >= n || base[i + 1] != 0xBF || base[i + 2] < 0xBE {
           i += 1
           continue
@@ -814,111 +810,5 @@ enum HTMLTree {
   static func appendCString(_ p: UnsafePointer<xmlChar>, into out: inout [UInt8]) {
     let n = strlen(UnsafeRawPointer(p).assumingMemoryBound(to: CChar.self))
     out.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
-  }
-
-  /// Collapses runs of whitespace (ASCII and no-break spaces) to one space, trims the ends and
-  /// drops the control characters XML forbids.
-  static func collapseWhitespace(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-    var out: [UInt8] = []
-    out.reserveCapacity(bytes.count)
-    var pendingSpace = false
-    var i = 0
-    let n = bytes.count
-    while i < n {
-      let c = bytes[i]
-      if c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D || c == 0x0C {
-        pendingSpace = true
-        i += 1
-        continue
-      }
-      if c == 0xC2 && i + 1 < n && bytes[i + 1] == 0xA0 {
-        pendingSpace = true
-        i += 2
-        continue
-      }
-      if c < 0x20 || c == 0x7F {
-        i += 1
-        continue
-      }
-      if c == 0xEF && i + 2 < n && bytes[i + 1] == 0xBF
-        && (bytes[i + 2] == 0xBE || bytes[i + 2] == 0xBF)
-      {
-        i += 3
-        continue
-      }
-      if pendingSpace && !out.isEmpty { out.append(0x20) }
-      pendingSpace = false
-      out.append(c)
-      i += 1
-    }
-    return String(decoding: out, as: UTF8.self)
-  }
-
-  /// Decodes `&name;`, `&#NN;` and `&#xHH;` (HTML 4 names, through libxml2's table); anything
-  /// else, such as the `&T` of "AT&T", stays as written.
-  static func decodeEntities(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8] {
-    var out: [UInt8] = []
-    out.reserveCapacity(bytes.count)
-    var i = 0
-    let n = bytes.count
-    while i < n {
-      let c = bytes[i]
-      guard c == UInt8(ascii: "&") else {
-        out.append(c)
-        i += 1
-        continue
-      }
-      var j = i + 1
-      var scalar: UInt32?
-      if j < n && bytes[j] == UInt8(ascii: "#") {
-        j += 1
-        var hex = false
-        if j < n && (bytes[j] | 0x20) == UInt8(ascii: "x") {
-          hex = true
-          j += 1
-        }
-        var v: UInt32 = 0
-        let digitsStart = j
-        while j < n && j - digitsStart < 8 {
-          let d = bytes[j]
-          if d &- 0x30 < 10 {
-            v = v * (hex ? 16 : 10) + UInt32(d - 0x30)
-          } else if hex && (d | 0x20) &- 0x61 < 6 {
-            v = v * 16 + UInt32((d | 0x20) - 0x61 + 10)
-          } else {
-            break
-          }
-          j += 1
-        }
-        if j > digitsStart && j < n && bytes[j] == UInt8(ascii: ";") {
-          scalar = v
-          j += 1
-        }
-      } else {
-        let nameStart = j
-        while j < n && j - nameStart < 32
-          && (DateScanner.isAlpha(bytes[j]) || (j > nameStart && DateScanner.isDigit(bytes[j])))
-        {
-          j += 1
-        }
-        if j > nameStart && j < n && bytes[j] == UInt8(ascii: ";") {
-          var name = Array(bytes[nameStart..<j])
-          name.append(0)
-          if let entity = htmlEntityLookup(name) {
-            scalar = entity.pointee.value
-          }
-          j += 1
-        }
-      }
-      guard let value = scalar else {
-        out.append(c)
-        i += 1
-        continue
-      }
-      let decoded = Unicode.Scalar(value).flatMap { $0.value == 0 ? nil : $0 } ?? "\u{FFFD}"
-      out.append(contentsOf: String(decoded).utf8)
-      i = j
-    }
-    return out
   }
 }

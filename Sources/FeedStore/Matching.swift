@@ -1,6 +1,7 @@
 import Crypto
 import FeedModel
 import Foundation
+import WebText
 
 /// Text and URL normalisation used to recognise the same story: canonical URLs for exact
 /// matches across sources, and diacritic-folded word tokens + SimHash for near-duplicates.
@@ -61,15 +62,16 @@ public enum StoryMatching {
   }
 
   /// Word tokens for matching: lowercased, diacritics removed (`ą`→`a`, `š`→`s`) without
-  /// splitting the word they sit in, punctuation dropped. With `markup`, HTML tags and entity
-  /// references are skipped as word breaks (lead text is sanitised HTML). Stops after `limit`
-  /// tokens, so only the lead of a long body is ever looked at.
+  /// splitting the word they sit in, punctuation dropped. With `markup`, the text is HTML (lead
+  /// text is sanitised HTML) read as plain text first (`HTMLText.plainText`: tags are word
+  /// breaks, references decoded). Stops after `limit` tokens, so only the lead of a long body is
+  /// ever looked at.
   public static func tokens(_ text: String, limit: Int = .max, markup: Bool = false) -> [String] {
+    // A word is rarely longer than 30 characters: the plain text of the lead is enough.
+    let text = markup ? HTMLText.plainText(text, limit: limit < 10_000 ? limit * 30 : .max) : text
     var result: [String] = []
     var word: [UInt8] = []
     word.reserveCapacity(32)
-    var inTag = false
-    var inEntity = false
     func flush() {
       if !word.isEmpty {
         result.append(String(decoding: word, as: UTF8.self))
@@ -79,30 +81,6 @@ public enum StoryMatching {
     for scalar in text.unicodeScalars {
       if result.count >= limit { break }
       let v = scalar.value
-      if markup {
-        if inTag {
-          if v == 0x3E { inTag = false }
-          continue
-        }
-        if inEntity {
-          if v == 0x3B {  // ';' ends it
-            inEntity = false
-            continue
-          }
-          if v == 0x23 || isASCIIAlphanumeric(v) { continue }
-          inEntity = false  // a bare '&': go on with this character
-        }
-        if v == 0x3C {
-          inTag = true
-          flush()
-          continue
-        }
-        if v == 0x26 {
-          inEntity = true
-          flush()
-          continue
-        }
-      }
       if v < 128 {
         if (v >= 0x61 && v <= 0x7A) || (v >= 0x30 && v <= 0x39) {
           word.append(UInt8(v))
@@ -130,10 +108,6 @@ public enum StoryMatching {
     }
     if result.count < limit { flush() }
     return result
-  }
-
-  @inline(__always) static func isASCIIAlphanumeric(_ v: UInt32) -> Bool {
-    (v >= 0x61 && v <= 0x7A) || (v >= 0x41 && v <= 0x5A) || (v >= 0x30 && v <= 0x39)
   }
 
   /// Lowercase base letters for U+00C0…U+024F (Latin-1 Supplement, Latin Extended-A/B: all

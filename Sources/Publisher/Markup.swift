@@ -1,4 +1,5 @@
 import Foundation
+import WebText
 
 #if canImport(Glibc)
   import Glibc
@@ -236,95 +237,15 @@ enum Hashing {
   }
 }
 
+/// The publisher's names for the shared text rules (`WebText`).
 enum TextTools {
-  /// Only http(s) URLs are ever written as links: a hostile `javascript:` or `data:` link from a
-  /// source must not reach a reader or our HTML page.
-  static func safeURL(_ s: String?) -> String? {
-    guard let s = s?.trimmingCharacters(in: .whitespacesAndNewlines), !s.isEmpty else { return nil }
-    let lower = s.lowercased()
-    guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else { return nil }
-    return s
-  }
+  /// Only http(s) URLs are ever written as links (`URLSafety.webLink`): a hostile `javascript:`
+  /// or `data:` link from a source must not reach a reader or our HTML page.
+  static func safeURL(_ s: String?) -> String? { URLSafety.webLink(s) }
 
-  /// Sanitised entry HTML → plain text for the HTML page and JSON `summary` (tags dropped, the
-  /// common entities decoded, whitespace collapsed), cut at `limit` characters on a word.
+  /// Sanitised entry HTML → plain text for the HTML page and JSON `summary`
+  /// (`HTMLText.plainText`), cut at `limit` characters on a word.
   static func plainText(_ html: String, limit: Int = .max) -> String {
-    var out = String.UnicodeScalarView()
-    var inTag = false
-    var entity: String? = nil
-    var lastSpace = true
-    func emit(_ c: Unicode.Scalar) {
-      if c.properties.isWhitespace {
-        if !lastSpace { out.append(" ") }
-        lastSpace = true
-      } else {
-        out.append(c)
-        lastSpace = false
-      }
-    }
-    for c in html.unicodeScalars {
-      if inTag {
-        if c == ">" {
-          inTag = false
-          emit(" ")
-        }
-        continue
-      }
-      if var e = entity {
-        if c == ";" {
-          for d in decodeEntity(e).unicodeScalars { emit(d) }
-          entity = nil
-        } else if e.count > 10 || c == "&" || c.properties.isWhitespace {
-          for d in ("&" + e).unicodeScalars { emit(d) }
-          entity = c == "&" ? "" : nil
-          if c != "&" { emit(c) }
-        } else {
-          e.unicodeScalars.append(c)
-          entity = e
-        }
-        continue
-      }
-      switch c {
-      case "<": inTag = true
-      case "&": entity = ""
-      default: emit(c)
-      }
-    }
-    if let e = entity { for d in ("&" + e).unicodeScalars { emit(d) } }
-    var s = String(out).trimmingCharacters(in: .whitespaces)
-    if s.count > limit {
-      let cut = s.prefix(limit)
-      if let space = cut.lastIndex(of: " "),
-        cut.distance(from: cut.startIndex, to: space) > limit / 2
-      {
-        s = String(cut[..<space]) + "…"
-      } else {
-        s = String(cut) + "…"
-      }
-    }
-    return s
-  }
-
-  private static func decodeEntity(_ e: String) -> String {
-    switch e {
-    case "amp": return "&"
-    case "lt": return "<"
-    case "gt": return ">"
-    case "quot": return "\""
-    case "apos": return "'"
-    case "nbsp": return " "
-    case "hellip": return "…"
-    case "mdash": return "—"
-    case "ndash": return "–"
-    default: break
-    }
-    if e.hasPrefix("#") {
-      let body = e.dropFirst()
-      let v: UInt32? =
-        body.first == "x" || body.first == "X" ? UInt32(body.dropFirst(), radix: 16) : UInt32(body)
-      if let v, let s = Unicode.Scalar(v), Output.isXMLChar(v) { return String(Character(s)) }
-      return ""
-    }
-    return "&" + e + ";"
+    HTMLText.plainText(html, limit: limit)
   }
 }

@@ -80,7 +80,7 @@ final class SanitizerTests: XCTestCase {
       "<meta http-equiv=\"refresh\" content=\"0;url=https://evil.example/\">",
       "<base href=\"https://evil.example/\">", "<link rel=\"stylesheet\" href=\"x.css\">",
       "<noscript>no script</noscript>", "<template><p>tpl</p></template>",
-      "<svg><script>alert(1)</script><text>svg text</text></svg>", "<math><mi>x</mi></math>",
+      "<svg><script>alert(1)</script><text>svg text</text></svg>",
     ]
     for dangerous in cases {
       let out = clean("<p>before</p>\(dangerous)<p>after</p>")
@@ -194,13 +194,15 @@ final class SanitizerTests: XCTestCase {
       "<details open ontoggle=alert(1)>d</details>",
       "<form><button formaction=javascript:alert(1)>x</button></form>",
       "<math><maction actiontype=statusline xlink:href=javascript:alert(1)>x</maction></math>",
+      "<math><annotation-xml encoding=\"text/html\"><img src=x onerror=alert(1)></annotation-xml></math>",
     ]
     for html in hostile {
       let out = clean(html)
       let lower = out.lowercased()
       for bad in [
         "<script", "javascript:", "onerror", "onload", "onclick", "onfocus", "ontoggle",
-        "expression(", "<iframe", "<svg", "<math", "target=", "style=",
+        "expression(", "<iframe", "<svg", "<maction", "xlink", "target=", "style=",
+        "<annotation-xml",
       ] {
         XCTAssertFalse(lower.contains(bad), "\(bad) survived in \(out) (from \(html))")
       }
@@ -288,5 +290,78 @@ final class SanitizerTests: XCTestCase {
     XCTAssertEqual(HTMLSanitizer.plainText(fromHTML: "a<br>b"), "a b")
     XCTAssertEqual(HTMLSanitizer.plainText(fromHTML: "x&nbsp;&nbsp;y"), "x y")
     XCTAssertEqual(HTMLSanitizer.plainText(fromHTML: "1 < 2"), "1 < 2")
+  }
+
+  // MARK: - Issue 13: C1 references, `<!` descriptions, MathML, SVG
+
+  func testC1ReferencesMapAsHTML5() {
+    // An old CMS's windows-1252 references, with markup, without markup, and already turned
+    // into C1 controls by the XML parser.
+    XCTAssertEqual(
+      clean("<p>It&#146;s &#x93;new&#x94; &#150; &#128;5</p>"), "<p>It’s “new” – €5</p>")
+    XCTAssertEqual(clean("It&#146;s &amp; more"), "It’s &amp; more")
+    XCTAssertEqual(clean("It\u{92}s"), "It’s")
+    XCTAssertEqual(clean("<p title=\"It&#146;s\">x\u{93}</p>"), "<p title=\"It’s\">x“</p>")
+    XCTAssertEqual(HTMLSanitizer.plainText(fromHTML: "Don&#146;t <b>stop</b>"), "Don’t stop")
+    // Unmapped C1 code points and a no-break space are left alone.
+    XCTAssertEqual(clean("a\u{A0}b\u{81}"), "a\u{A0}b\u{81}")
+  }
+
+  func testDescriptionStartingWithMarkupDeclarationKeepsItsText() {
+    XCTAssertEqual(
+      clean("<!-- teaser --><p>Text after a comment</p>"), "<p>Text after a comment</p>")
+    XCTAssertEqual(clean("<!-- teaser -->Bare text after a comment"), "Bare text after a comment")
+    XCTAssertEqual(clean("<![CDATA[Left-over CDATA]]> and more"), "Left-over CDATA and more")
+    XCTAssertEqual(
+      clean(
+        "<!--[if gte mso 9]><xml><w:WordDocument><w:View>Normal</w:View></w:WordDocument></xml>"
+          + "<![endif]--><p class=\"MsoNormal\">Word text</p>"),
+      "<p>Word text</p>")
+    XCTAssertEqual(
+      clean("<p><![if !supportLists]>1.<![endif]>Item</p>"), "<p>1.Item</p>")
+    XCTAssertEqual(clean("<!DOCTYPE html><p>Doc</p>"), "<p>Doc</p>")
+  }
+
+  func testMathMLSurvives() {
+    let formula =
+      "<p>Energy: <math display=\"block\"><mrow><mi>E</mi><mo>=</mo><mi>m</mi>"
+      + "<msup><mi>c</mi><mn>2</mn></msup></mrow></math></p>"
+    XCTAssertEqual(clean(formula), formula)
+    XCTAssertEqual(
+      clean(
+        "<math><mfrac linethickness=\"2\" onclick=\"x()\" style=\"color:red\"><mn>1</mn>"
+          + "<msqrt><mi mathvariant=\"bold\">x</mi></msqrt></mfrac></math>"),
+      "<math><mfrac linethickness=\"2\"><mn>1</mn><msqrt><mi mathvariant=\"bold\">x</mi>"
+        + "</msqrt></mfrac></math>")
+    XCTAssertEqual(
+      clean(
+        "<math><semantics><mi>x</mi><annotation encoding=\"application/x-tex\">x</annotation>"
+          + "<annotation-xml encoding=\"text/html\"><a href=\"javascript:x\">y</a>"
+          + "</annotation-xml></semantics></math>"),
+      "<math><semantics><mi>x</mi><annotation encoding=\"application/x-tex\">x</annotation>"
+        + "</semantics></math>")
+    // Links and actions inside MathML go: `maction` is unwrapped, xlink:href dropped.
+    XCTAssertEqual(
+      clean(
+        "<math><maction actiontype=\"statusline\"><mi xlink:href=\"javascript:x\">a</mi>"
+          + "</maction></math>"),
+      "<math><mi>a</mi></math>")
+    XCTAssertEqual(
+      HTMLSanitizer.plainText(fromHTML: "<math><mi>x</mi><mo>+</mo><mn>1</mn></math> is"),
+      "x+1 is")
+  }
+
+  func testSVGIsRemovedButTheTextAroundItStays() {
+    XCTAssertEqual(
+      clean(
+        "<p>Before <svg width=\"10\"><title>Logo</title><script>alert(1)</script>"
+          + "<a href=\"javascript:x\"><text>inner</text></a><path d=\"M0 0\"/></svg> after.</p>"
+          + "<p>Next</p>"),
+      "<p>Before  after.</p><p>Next</p>")
+    XCTAssertEqual(
+      clean("Icon <svg viewBox=\"0 0 1 1\"/> kept, <svg><style>p{}</style></svg>too"),
+      "Icon  kept, too")
+    XCTAssertEqual(
+      HTMLSanitizer.plainText(fromHTML: "Share <svg><use href=\"#i\"/></svg>this"), "Share this")
   }
 }

@@ -32,6 +32,26 @@ enum HTMLSafety {
     t["td"] = ["colspan", "rowspan", "headers", "scope", "abbr"]
     t["th"] = t["td"]
     t["colgroup"] = ["span"]
+    // MathML presentation markup (issue 13), without maction, mglyph, annotation-xml or any
+    // link attribute.
+    let mathAttributes: Set<String> = [
+      "display", "displaystyle", "scriptlevel", "mathvariant", "mathcolor", "mathbackground",
+      "mathsize", "align", "columnalign", "columnlines", "columnspacing", "columnspan",
+      "rowalign", "rowlines", "rowspacing", "rowspan", "equalcolumns", "equalrows", "frame",
+      "framespacing", "width", "height", "depth", "lspace", "rspace", "voffset",
+      "linethickness", "numalign", "denomalign", "bevelled", "open", "close", "separators",
+      "separator", "fence", "form", "stretchy", "symmetric", "largeop", "movablelimits",
+      "accent", "accentunder", "minsize", "maxsize", "notation", "subscriptshift",
+      "superscriptshift", "encoding", "alttext", "fontstyle", "fontweight",
+    ]
+    for n in [
+      "math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "msup", "msub", "msubsup",
+      "mfrac", "msqrt", "mroot", "mstyle", "merror", "mpadded", "mphantom", "menclose",
+      "mfenced", "mover", "munder", "munderover", "mmultiscripts", "mprescripts", "none",
+      "mtable", "mtr", "mtd", "mlabeledtr", "semantics", "annotation",
+    ] {
+      t[n] = mathAttributes
+    }
     t["col"] = ["span"]
     t["img"] = ["src", "alt", "width", "height"]
     // The document shell libxml2's HTML parser itself adds around a fragment.
@@ -47,7 +67,7 @@ enum HTMLSafety {
   ]
   /// Tags whose mere appearance in the output text would be a failure (text `<` is escaped).
   static let forbiddenOpenings = [
-    "<script", "<iframe", "<object", "<embed", "<style", "<svg", "<math", "<form", "<meta",
+    "<script", "<iframe", "<object", "<embed", "<style", "<svg", "<form", "<meta",
     "<link", "<base ", "<base>", "<base/", "<frame", "<applet", "<template", "<noscript",
     "<textarea", "<xmp", "<plaintext",
   ]
