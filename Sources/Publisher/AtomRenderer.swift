@@ -116,7 +116,23 @@ enum AtomRenderer {
     if let published = e.published { o.element("published", DateFormat.rfc3339(published)) }
     if let rights = e.rights, !rights.isEmpty { o.element("rights", rights, [("type", "text")]) }
     let alternate = TextTools.safeURL(e.link)
-    link(&o, alternate, rel: "alternate", type: "text/html")
+    let ownAlternate = e.links.first { ($0.rel ?? "alternate") == "alternate" && $0.href == e.link }
+    link(
+      &o, alternate, rel: "alternate", type: "text/html", title: ownAlternate?.title,
+      hreflang: ownAlternate?.hreflang)
+    // Translations (alternates in another language) too, one per type and language (RFC 4287
+    // 4.1.1).
+    var alternates: Set<String> = [
+      "text/html " + (TimelineContext.languageTag(ownAlternate?.hreflang)?.lowercased() ?? "")
+    ]
+    for l in e.links where (l.rel ?? "alternate") == "alternate" && l.href != e.link {
+      guard let href = TextTools.safeURL(l.href),
+        let language = TimelineContext.languageTag(l.hreflang)
+      else { continue }
+      let type = TimelineContext.mediaType(l.type) ?? "text/html"
+      guard alternates.insert(type + " " + language.lowercased()).inserted else { continue }
+      link(&o, href, rel: "alternate", type: type, title: l.title, hreflang: language)
+    }
     for l in TimelineContext.licenses(e) {
       link(&o, l.href, rel: "license", type: l.type, title: l.title, hreflang: l.hreflang)
     }
@@ -124,7 +140,7 @@ enum AtomRenderer {
       let enc = e.enclosures.first { $0.url == l.href }
       link(
         &o, TextTools.safeURL(l.href), rel: "enclosure", type: l.type ?? enc?.type,
-        length: l.length ?? enc?.length)
+        title: l.title, length: l.length ?? enc?.length, hreflang: l.hreflang)
     }
     for enc in e.enclosures
     where !e.links.contains(where: { $0.rel == "enclosure" && $0.href == enc.url }) {

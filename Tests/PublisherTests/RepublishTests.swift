@@ -44,8 +44,17 @@ final class RepublishTests: XCTestCase {
     id: "https://wp.example.lt/?p=101", title: "Clusters and AI: episode 12",
     link: "https://wp.example.lt/podkastas-12/",
     links: [
-      Link(href: "https://wp.example.lt/podkastas-12/", rel: "alternate", type: "text/html"),
+      Link(
+        href: "https://wp.example.lt/podkastas-12/", rel: "alternate", type: "text/html",
+        hreflang: "lt"),
       Link(href: "https://creativecommons.org/licenses/by-sa/4.0/", rel: "license"),
+      Link(
+        href: "https://wp.example.lt/en/podcast-12/", rel: "alternate", type: "text/html",
+        title: "In English", hreflang: "en"),
+      // The same language again: RFC 4287 allows one alternate per type and language.
+      Link(
+        href: "https://wp.example.lt/en/podcast-12-amp/", rel: "alternate", type: "text/html",
+        hreflang: "en"),
     ],
     published: t0, updated: t0,
     summary: Text(type: .text, value: "We talk about clusters and AI.", language: "en"),
@@ -199,6 +208,12 @@ final class RepublishTests: XCTestCase {
     XCTAssertEqual(x.count("/a:feed/namespace::*[. = 'http://www.georss.org/georss']"), 1)
     let e = entry("https://wp.example.lt/?p=101")
     XCTAssertEqual(x.count(e), 1)
+    // The alternate keeps its hreflang; a translation is kept as a second alternate.
+    XCTAssertEqual(
+      x.strings("\(e)/a:link[@rel='alternate']/@href"),
+      ["https://wp.example.lt/podkastas-12/", "https://wp.example.lt/en/podcast-12/"])
+    XCTAssertEqual(x.strings("\(e)/a:link[@rel='alternate']/@hreflang"), ["lt", "en"])
+    XCTAssertEqual(x.string("\(e)/a:link[@hreflang='en']/@title"), "In English")
     XCTAssertEqual(x.string("\(e)/a:rights"), "CC BY-SA 4.0 Klasteris")
     XCTAssertEqual(x.string("\(e)/a:rights/@type"), "text")
     XCTAssertEqual(
