@@ -198,6 +198,53 @@ final class RepublishTests: XCTestCase {
     try await store.close()
   }
 
+  /// Archive pages (RFC 5005) are rendered from the same store rows: once newer stories push
+  /// the episode onto a sealed page, that page carries every new field and still validates.
+  func testAnArchivePageWithEveryNewFieldValidates() async throws {
+    let (store, dir) = try await makeStore()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    var wp = Self.wpHead
+    wp.entries =
+      (1...3).map { i in
+        Entry(
+          id: "https://wp.example.lt/?p=\(200 + i)", title: "Newer story \(i)",
+          link: "https://wp.example.lt/newer-\(i)/",
+          published: Self.t0.addingTimeInterval(Double(3600 * i)), summary: .text("Newer \(i)"))
+      } + [Self.episode] + Self.fillers(6)
+    try await store.record(
+      FetchOutcome(
+        sourceID: "wp", result: .fetched, attemptedAt: Self.t0.addingTimeInterval(7200),
+        httpStatus: 200, nextDue: Self.t0.addingTimeInterval(9000)),
+      feed: wp)
+    let publisher = Publisher(store: store, options: Sample.options(perPage: 2))
+    let rng = TestSupport.fixture("PublisherTests", "atom.rng").path
+    let e = entry("https://wp.example.lt/?p=101")
+    var archivedWithEveryField = 0
+    for scope in ["feed", "sources/wp"] {
+      for n in 1...20 {
+        guard
+          let doc = try await publisher.document(path: "/archive/\(scope)/\(n).atom", query: [:])
+        else { break }
+        let (status, err) = try Sample.xmllint(["--noout", "--relaxng", rng], doc.body)
+        XCTAssertEqual(status, 0, "\(scope) archive \(n) does not validate: \(err)")
+        let x = try XPathDocument(doc.body)
+        XCTAssertEqual(x.count("/a:feed/fh:archive"), 1)
+        guard x.count(e) == 1 else { continue }
+        XCTAssertEqual(x.count("\(e)/media:thumbnail"), 2)
+        XCTAssertEqual(x.string("\(e)/georss:point"), "54.6872 25.2797")
+        XCTAssertEqual(x.string("\(e)/a:summary/@xml:lang"), "en")
+        XCTAssertEqual(x.count("\(e)/a:link[@rel='license']"), 1)
+        XCTAssertEqual(x.strings("\(e)/a:link[@rel='enclosure']/@length"), ["12345678", "45678"])
+        XCTAssertEqual(x.string("\(e)/a:source/a:subtitle"), "Naujienos ir podkastai")
+        // On an archive page atom:source's updated is the story's own.
+        XCTAssertEqual(x.string("\(e)/a:source/a:updated"), x.string("\(e)/a:updated"))
+        archivedWithEveryField += 1
+      }
+    }
+    XCTAssertEqual(archivedWithEveryField, 2, "the episode is on one sealed page of each scope")
+    try await store.close()
+  }
+
   func testTheEntryKeepsItsOwnFields() async throws {
     let (store, dir) = try await makeStore()
     defer { try? FileManager.default.removeItem(at: dir) }
