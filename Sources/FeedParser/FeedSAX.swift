@@ -950,6 +950,10 @@ final class FeedSAXReader {
   /// A person read from text, merged into one with the same name or address already listed
   /// (`dc:creator` and `itunes:author` naming the same person).
   static func addPerson(_ p: Person, to list: inout [Person]) {
+    if list.isEmpty {
+      list.append(p)
+      return
+    }
     let name = p.name?.lowercased()
     if let i = list.firstIndex(where: {
       (name != nil && $0.name?.lowercased() == name) || (p.email != nil && $0.email == p.email)

@@ -9,6 +9,19 @@ import Foundation
 public enum PersonParser {
   public static func parse(_ raw: String) -> Person? {
     guard let s = FeedSAXReader.collapse(raw) else { return nil }
+    // Fast path, the common case: a bare name with nothing to take apart.
+    var plain = true
+    for c in s.utf8 {
+      switch c {
+      case 0x40, 0x28, 0x29, 0x3C, 0x3E, 0x22, 0x5B, 0x5D:  // @ ( ) < > " [ ]
+        plain = false
+      default: continue
+      }
+      break
+    }
+    if plain, let last = s.utf8.last, last != 0x2D, last != 0x2C, last != 0x3A, last != 0x3B {
+      return Person(name: s)
+    }
     let bytes = Array(s.utf8)
     guard let at = bytes.firstIndex(of: UInt8(ascii: "@")),
       let (start, end, cut) = emailBounds(bytes, at: at)
