@@ -879,11 +879,10 @@ final class FeedSAXReader {
       mode = mode == .base64HTML ? .html : .text
     }
     let isHTML = mode == .html || mode == .xhtml
-    let language = langs[Int(lang)]
     switch code.vocabulary {
     case .none: break
-    case .core: finishCore(code, value, isHTML: isHTML, in: container, language: language)
-    case .atom: finishAtom(code, value, isHTML: isHTML, in: container, language: language)
+    case .core: finishCore(code, value, isHTML: isHTML, in: container, lang: lang)
+    case .atom: finishAtom(code, value, isHTML: isHTML, in: container, lang: lang)
     case .dublinCore: finishDublinCore(code, value, in: container)
     case .itunes: finishITunes(code, value, in: container)
     case .media: finishMedia(code, value, isHTML: isHTML, in: container)
@@ -954,9 +953,8 @@ final class FeedSAXReader {
       list.append(p)
       return
     }
-    let name = p.name?.lowercased()
     if let i = list.firstIndex(where: {
-      (name != nil && $0.name?.lowercased() == name) || (p.email != nil && $0.email == p.email)
+      (p.name != nil && $0.name == p.name) || (p.email != nil && $0.email == p.email)
     }) {
       list[i].name = list[i].name ?? p.name
       list[i].email = list[i].email ?? p.email

@@ -93,7 +93,7 @@ extension FeedSAXReader {
   }
 
   func finishAtom(
-    _ code: El, _ value: String, isHTML: Bool, in container: Container, language: String?
+    _ code: El, _ value: String, isHTML: Bool, in container: Container, lang: Int32
   ) {
     switch container {
     case .feed:
@@ -101,7 +101,7 @@ extension FeedSAXReader {
       case .aTitle:
         raw.feed.title = value
         raw.titleIsHTML = isHTML
-        raw.titleLang = language
+        raw.titleLang = langs[Int(lang)]
       case .aSubtitle:
         if raw.feed.subtitle == nil {
           raw.feed.subtitle = value
@@ -131,15 +131,15 @@ extension FeedSAXReader {
       case .aTitle:
         current.entry.title = value
         current.titleIsHTML = isHTML
-        current.titleLang = language
+        current.titleLang = langs[Int(lang)]
       case .aSummary:
         current.entry.summary = Text(type: isHTML ? .html : .text, value: value)
         current.summaryBase = captureBase
-        current.summaryLang = language
+        current.summaryLang = langs[Int(lang)]
       case .aContent:
         current.entry.content = Text(type: isHTML ? .html : .text, value: value)
         current.contentBase = captureBase
-        current.contentLang = language
+        current.contentLang = langs[Int(lang)]
       case .aRights:
         current.entry.rights = value
         current.rightsIsHTML = isHTML

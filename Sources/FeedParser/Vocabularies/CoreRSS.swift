@@ -87,7 +87,7 @@ extension FeedSAXReader {
   }
 
   func finishCore(
-    _ code: El, _ value: String, isHTML: Bool, in container: Container, language: String?
+    _ code: El, _ value: String, isHTML: Bool, in container: Container, lang: Int32
   ) {
     switch container {
     case .feed:
@@ -96,7 +96,7 @@ extension FeedSAXReader {
         if raw.feed.title == nil {
           raw.feed.title = value
           raw.titleIsHTML = isHTML
-          raw.titleLang = language
+          raw.titleLang = langs[Int(lang)]
         }
       case .description:
         if raw.feed.subtitle == nil {
@@ -138,7 +138,7 @@ extension FeedSAXReader {
       case .title:
         current.entry.title = value
         current.titleIsHTML = isHTML
-        current.titleLang = language
+        current.titleLang = langs[Int(lang)]
       case .link:
         if let abs = absolute(value, base: captureBase) {
           current.rssLink = abs
@@ -148,12 +148,12 @@ extension FeedSAXReader {
       case .description:
         current.entry.summary = Text(type: isHTML ? .html : .text, value: value)
         current.summaryBase = captureBase
-        current.summaryLang = language
+        current.summaryLang = langs[Int(lang)]
       case .contentEncoded, .xhtmlBody:
         if current.entry.content == nil || code != .xhtmlBody {
           current.entry.content = Text(type: isHTML ? .html : .text, value: value)
           current.contentBase = captureBase
-          current.contentLang = language
+          current.contentLang = langs[Int(lang)]
         }
       case .guid:
         current.guid = trimmed(value)
