@@ -75,7 +75,16 @@ enum FeedPipeline {
       }
       throw .notAFeed("root element <\(reader.rootName ?? "")> has no channel")
     }
+    if reader.foreignAtomURI != nil && reader.foreignAtomElements == 0 {
+      throw .notAFeed("root element <\(reader.rootName ?? "")> has no Atom elements")
+    }
     var malformed = false
+    if let note = reader.recognitionNote {
+      // Read although it is not what it claims to be: malformed, with the reason first (after
+      // an XML error, if there was one).
+      malformed = true
+      diagnostics.insert(note, at: 0)
+    }
     if let first = reader.firstError {
       malformed = true
       // The error that made the document malformed goes first, then the rest in order.
@@ -241,14 +250,27 @@ enum FeedPipeline {
   ) -> Feed {
     var feed = raw.feed
     feed.title = text(feed.title, isHTML: raw.titleIsHTML)
-    feed.subtitle = text(feed.subtitle, isHTML: raw.subtitleIsHTML)
+    feed.subtitle =
+      text(feed.subtitle, isHTML: raw.subtitleIsHTML)
+      ?? text(feed.itunes?.subtitle ?? raw.itunesSummary, isHTML: false)
     feed.rights = text(feed.rights, isHTML: raw.rightsIsHTML)
     feed.generator = feed.generator.flatMap { FeedSAXReader.collapse($0) }
     feed.updated = date(raw.updatedRaw ?? raw.pubDateRaw, "feed", &diagnostics)
     if feed.updated == nil, raw.updatedRaw != nil, let pub = raw.pubDateRaw {
       feed.updated = DateParser.parse(pub)
     }
+    // `dcterms:issued` / Atom `published`, else RSS `pubDate` / `dc:date` (already reported
+    // above when unparseable).
+    feed.published =
+      date(raw.issuedRaw, "feed", &diagnostics) ?? raw.pubDateRaw.flatMap { DateParser.parse($0) }
     feed.language = (feed.language ?? raw.xmlLang).flatMap { FeedSAXReader.collapse($0) }
+    if let lang = raw.titleLang.flatMap(FeedSAXReader.trim),
+      lang.lowercased() != feed.language?.lowercased()
+    {
+      feed.titleLanguage = lang
+    }
+    if feed.logo == nil, let image = feed.itunes?.image { feed.logo = image }
+    feed.itunes = feed.itunes.map(normalizedITunes)
     // Without a web document URL (none, or a local file) or xml:base, relative references in
     // HTML are read against the feed's own site link (WordPress and Drupal write root-relative
     // image paths; a `file:` base would only produce links no subscriber can open).
@@ -265,19 +287,57 @@ enum FeedPipeline {
       e.title = text(e.title, isHTML: r.titleIsHTML)
       e.summary = sanitized(e.summary, base: contentBase(r.summaryBase), sanitize: sanitize)
       e.content = sanitized(e.content, base: contentBase(r.contentBase), sanitize: sanitize)
+      if e.summary == nil, let s = r.itunesSummary {
+        // `itunes:summary` is the episode's summary when it has no other (as feedparser reads
+        // it); podcast hosts put HTML in it.
+        e.summary = sanitized(
+          Text(type: s.contains("<") ? .html : .text, value: s), base: contentBase(nil),
+          sanitize: sanitize)
+      }
       e.published = date(r.publishedRaw, "entry \(index + 1)", &diagnostics)
       e.updated = date(r.updatedRaw, "entry \(index + 1)", &diagnostics)
+      if r.createdRaw != nil {
+        e.created =
+          r.createdRaw == r.publishedRaw
+          ? e.published : date(r.createdRaw, "entry \(index + 1)", &diagnostics)
+        if e.published == nil { e.published = e.created }
+      }
       if r.sourceUpdatedRaw != nil, e.source != nil {
         e.source?.updated = date(r.sourceUpdatedRaw, "entry \(index + 1) source", &diagnostics)
       }
+      e.rights = text(e.rights, isHTML: r.rightsIsHTML)
       if let lang = r.language.flatMap(FeedSAXReader.trim),
         lang.lowercased() != feedLanguage
       {
         e.language = lang
       }
+      // An element's own xml:lang, when it differs from the entry's.
+      let entryLanguage = (r.language.flatMap(FeedSAXReader.trim) ?? feed.language)?.lowercased()
+      func own(_ lang: String?) -> String? {
+        guard let l = lang.flatMap(FeedSAXReader.trim), l.lowercased() != entryLanguage else {
+          return nil
+        }
+        return l
+      }
+      if e.title != nil { e.titleLanguage = own(r.titleLang) }
+      if e.summary != nil { e.summary?.language = own(r.summaryLang) }
+      if e.content != nil { e.content?.language = own(r.contentLang) }
+      if var media = e.media {
+        media.description = sanitized(
+          media.description, base: contentBase(r.summaryBase), sanitize: sanitize)
+        e.media = media.isEmpty ? nil : media
+      }
+      e.itunes = e.itunes.map(normalizedITunes)
       feed.entries.append(e)
     }
     LanguageStep.detectMissing(in: &feed)  // nothing declares a language: guess from the text
     return feed
+  }
+
+  static func normalizedITunes(_ info: ITunesInfo) -> ITunesInfo {
+    var i = info
+    i.summary = text(i.summary, isHTML: i.summary?.contains("<") ?? false)
+    i.subtitle = text(i.subtitle, isHTML: false)
+    return i
   }
 }

@@ -2,84 +2,6 @@ import CLibXML2
 import FeedModel
 import Foundation
 
-/// Vocabulary of the elements the reader acts on. RSS 0.9x/2.0 (no namespace) and RSS 1.0
-/// elements share codes; Atom 0.3 and 1.0 share the `a…` codes (0.3 names map to 1.0 ones).
-enum El: UInt8 {
-  case other
-  // RSS
-  case rss, channel, item, title, link, description, language, copyright, managingEditor, pubDate
-  case lastBuildDate, category, generator, ttl, image, url, textInput, guid, author, comments
-  case enclosure, source
-  // Atom
-  case feed, entry, aTitle, aSubtitle, aLink, aId, aUpdated, aPublished, aCreated, aSummary
-  case aContent, aAuthor, aContributor, aName, aEmail, aUri, aCategory, aGenerator, aIcon, aLogo
-  case aRights, aSource
-  // Dublin Core, content, media, RDF, XHTML
-  case dcCreator, dcDate, dcLanguage, dcRights, dcSubject, dcTitle, dcDescription, dcIdentifier
-  case dcContributor, dctModified, dctCreated
-  case contentEncoded, mediaContent, mediaGroup, xhtmlBody, rdfRDF, html
-}
-
-/// Namespace URIs the reader knows.
-enum NS {
-  static let atom10 = "http://www.w3.org/2005/Atom"
-  static let atom03 = "http://purl.org/atom/ns#"
-  static let rss10 = "http://purl.org/rss/1.0/"
-  static let rss090 = "http://my.netscape.com/rdf/simple/0.9/"
-  static let rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-  static let dc = "http://purl.org/dc/elements/1.1/"
-  static let dcterms = "http://purl.org/dc/terms/"
-  static let content = "http://purl.org/rss/1.0/modules/content/"
-  static let media = "http://search.yahoo.com/mrss/"
-  static let xhtml = "http://www.w3.org/1999/xhtml"
-
-  static let rssNames: [String: El] = [
-    "rss": .rss, "channel": .channel, "item": .item, "title": .title, "link": .link,
-    "description": .description, "language": .language, "copyright": .copyright,
-    "managingEditor": .managingEditor, "pubDate": .pubDate, "lastBuildDate": .lastBuildDate,
-    "category": .category, "generator": .generator, "ttl": .ttl, "image": .image, "url": .url,
-    "textInput": .textInput, "textinput": .textInput, "guid": .guid, "author": .author,
-    "comments": .comments, "enclosure": .enclosure, "source": .source,
-  ]
-  static let atomNames: [String: El] = [
-    "feed": .feed, "entry": .entry, "title": .aTitle, "subtitle": .aSubtitle, "tagline": .aSubtitle,
-    "link": .aLink, "id": .aId, "updated": .aUpdated, "modified": .aUpdated,
-    "published": .aPublished, "issued": .aPublished, "created": .aCreated, "summary": .aSummary,
-    "content": .aContent, "author": .aAuthor, "contributor": .aContributor, "name": .aName,
-    "email": .aEmail, "uri": .aUri, "url": .aUri, "category": .aCategory,
-    "generator": .aGenerator, "icon": .aIcon, "logo": .aLogo, "rights": .aRights,
-    "copyright": .aRights, "source": .aSource,
-  ]
-  static let dcNames: [String: El] = [
-    "creator": .dcCreator, "date": .dcDate, "language": .dcLanguage, "rights": .dcRights,
-    "subject": .dcSubject, "title": .dcTitle, "description": .dcDescription,
-    "identifier": .dcIdentifier, "contributor": .dcContributor,
-  ]
-  static let dctermsNames: [String: El] = [
-    "modified": .dctModified, "created": .dctCreated, "issued": .dctCreated, "date": .dcDate,
-    "rights": .dcRights, "creator": .dcCreator, "language": .dcLanguage, "subject": .dcSubject,
-  ]
-
-  /// Classifies a (namespace, local name) pair; the slow path behind the pointer cache.
-  static func classify(uri: String?, local: String) -> El {
-    if local == "html" && (uri == nil || uri == xhtml) { return .html }
-    switch uri {
-    case nil, rss10?, rss090?, "http://backend.userland.com/rss2"?,
-      "http://blogs.law.harvard.edu/tech/rss"?:
-      return rssNames[local] ?? .other
-    case atom10?, atom03?: return atomNames[local] ?? .other
-    case dc?: return dcNames[local] ?? .other
-    case dcterms?: return dctermsNames[local] ?? .other
-    case content?: return local == "encoded" ? .contentEncoded : .other
-    case media?, "http://search.yahoo.com/mrss"?:
-      return local == "content" ? .mediaContent : local == "group" ? .mediaGroup : .other
-    case rdf?: return local == "RDF" ? .rdfRDF : .other
-    case xhtml?: return local == "body" || local == "div" ? .xhtmlBody : .other
-    default: return .other
-    }
-  }
-}
-
 /// How a captured text construct is to be read.
 enum TextMode: UInt8 {
   case text, html, xhtml, base64Text, base64HTML
@@ -88,21 +10,48 @@ enum TextMode: UInt8 {
 /// Which object the current element belongs to.
 enum Container: UInt8 {
   case root, rssRoot, rdfRoot, feed, entry, person, image, source, skip, capture
+  /// Inside `media:group` or `media:content`: Media RSS elements of the entry (or feed).
+  case media
+  /// Inside `itunes:category`: nested categories.
+  case itunesCategory
+  /// Inside `georss:where` (GML) or `geo:Point`.
+  case geo
+}
+
+/// Whose person construct is open.
+enum PersonRole: UInt8 {
+  case feedAuthor, feedContributor, entryAuthor, entryContributor, sourceAuthor
+  case sourceContributor, feedOwner, entryOwner
 }
 
 /// An entry while it is being read: the model plus what normalisation still needs.
 struct RawEntry {
   var entry = Entry()
   var titleIsHTML = false
+  var rightsIsHTML = false
   var summaryBase: URL?
   var contentBase: URL?
   var publishedRaw: String?
   var updatedRaw: String?
+  var createdRaw: String?
   var sourceUpdatedRaw: String?
   var guid: String?
   var guidIsPermaLink = true
   var rssLink: String?
   var language: String?
+  /// `xml:lang` in scope on the title, summary and content elements.
+  var titleLang: String?
+  var summaryLang: String?
+  var contentLang: String?
+  /// `itunes:summary`: the summary when the item has no other.
+  var itunesSummary: String?
+  /// `feedburner:origLink` / `origEnclosureLink`.
+  var origLink: String?
+  var origEnclosureLink: String?
+  /// W3C geo `lat`/`long`, paired when the entry ends.
+  var geoLat: Double?
+  var geoLong: Double?
+  var geoFeatureName: String?
 }
 
 /// The feed-level counterpart of `RawEntry`.
@@ -113,13 +62,20 @@ struct RawFeed {
   var rightsIsHTML = false
   var updatedRaw: String?
   var pubDateRaw: String?
+  /// `dcterms:issued`, Atom `published`: the feed's publication date before RSS `pubDate`.
+  var issuedRaw: String?
   /// `xml:lang` of the feed (or channel) element: the language when no element names one.
   var xmlLang: String?
+  /// `xml:lang` in scope on the feed's title.
+  var titleLang: String?
+  /// `itunes:summary` of the channel: the subtitle when it has no other.
+  var itunesSummary: String?
   var entries: [RawEntry] = []
 }
 
 /// All the state of one SAX2 parse. Reached from the C callbacks through `ctxt->_private`
-/// (libxml2's `user_data` stays NULL, see DESIGN.md). Never shared between threads.
+/// (libxml2's `user_data` stays NULL, see DESIGN.md). Never shared between threads. Element
+/// handling is split by vocabulary (Vocabularies/*.swift) behind one dispatch in `startElement`.
 final class FeedSAXReader {
   struct Frame {
     var code: El
@@ -150,9 +106,19 @@ final class FeedSAXReader {
   var raw = RawFeed()
   var current = RawEntry()
   var person = Person()
-  var personIsContributor = false
-  var personOwner: Container = .feed
+  var personRole: PersonRole = .feedAuthor
   var source = EntrySource()
+  /// Inside an item/entry (vocabularies that apply at both levels ask).
+  var inEntry = false
+  /// A root `<feed>` outside Atom's namespace read as Atom: that namespace (nil for none), and
+  /// how many of its elements were Atom's (none: it was not Atom after all).
+  var foreignAtomURI: String?? = .none
+  var foreignAtomElements = 0
+  /// Why the document was read although it is not what it claims (flags it malformed).
+  var recognitionNote: Diagnostic?
+  /// GML shape being read inside `georss:where`; box corners collected.
+  var gmlShape: GeoLocation.Shape = .point
+  var gmlCorners: [Double] = []
 
   // Capture of the text of one element
   var captureDepth = 0
@@ -490,7 +456,7 @@ final class FeedSAXReader {
       slot = (slot + 1) & 511
     }
     let c = NS.classify(
-      uri: uri.map { String(cString: $0) }, local: String(cString: local))
+      uri: uri.map { String(cString: $0) }, local: String(cString: local), atomURI: foreignAtomURI)
     if cacheKeys[slot * 2] == 0 && cacheUsed < 384 {
       cacheKeys[slot * 2] = l
       cacheKeys[slot * 2 + 1] = u
@@ -498,6 +464,12 @@ final class FeedSAXReader {
       cacheUsed += 1
     }
     return c
+  }
+
+  /// Forgets every cached classification (the root changed how names are read).
+  func resetCodeCache() {
+    for i in 0..<cacheKeys.count { cacheKeys[i] = 0 }
+    cacheUsed = 0
   }
 
   // MARK: - SAX events
@@ -556,7 +528,20 @@ final class FeedSAXReader {
   static let quotEntity = Array("&quot;".utf8)
 
   /// Decides from the parent's container and the element's code what this element is: a new
-  /// entry, a person, a link read from attributes, or text to capture until its end tag.
+
+  /// What a handler needs of a start tag besides its code.
+  struct Tag {
+    var uri: UnsafePointer<xmlChar>?
+    var n: Int
+    var atts: Attributes
+    var base: Int32
+    var lang: Int32
+  }
+
+  /// One dispatch for every start tag: the root decides the format; inside a capture the tag
+  /// is markup of the captured text; otherwise the element's vocabulary handler decides, from
+  /// the parent's container, what it is: an entry, a person, attributes read at once, or text to
+  /// capture until its end tag.
   func startElement(
     _ local: UnsafePointer<xmlChar>, _ uri: UnsafePointer<xmlChar>?, _ n: Int, _ atts: Attributes
   ) {
@@ -577,152 +562,39 @@ final class FeedSAXReader {
     switch container {
     case .root:
       next = detectFormat(c, local, uri, n, atts, lang: lang)
-    case .rssRoot:
-      if c == .channel { next = .feed }
-    case .rdfRoot:
-      switch c {
-      case .channel:
-        next = .feed
-        if format == nil {
-          format = uri.map { String(cString: $0) } == NS.rss090 ? .rss09x : .rss10
-        }
-      case .item:
-        next = .entry
-        startEntry(lang: lang)
-        if let about = rdfAbout(n, atts) { current.entry.id = about }
-      case .image: next = .image
-      default: break
+    case .skip, .capture:
+      break
+    default:
+      let t = Tag(uri: uri, n: n, atts: atts, base: base, lang: lang)
+      switch c.vocabulary {
+      case .none: break
+      case .core: next = startCore(c, in: container, t)
+      case .atom: next = startAtom(c, in: container, t)
+      case .dublinCore: next = startDublinCore(c, in: container, t)
+      case .itunes: next = startITunes(c, in: container, t)
+      case .media: next = startMedia(c, in: container, t)
+      case .geo: next = startGeo(c, in: container, t)
+      case .license: next = startLicense(c, in: container, t)
+      case .feedBurner: next = startFeedBurner(c, in: container, t)
       }
-    case .feed:
-      switch c {
-      case .item, .entry:
-        next = .entry
-        startEntry(lang: lang)
-      case .image: next = .image
-      case .aAuthor, .aContributor:
-        next = .person
-        person = Person()
-        personIsContributor = c == .aContributor
-        personOwner = .feed
-      case .aLink:
-        feedLink(n, atts, base: bases[Int(base)])
-      case .aCategory:
-        if let cat = atomCategory(n, atts) { raw.feed.categories.append(cat) }
-      case .title, .description, .link, .language, .copyright, .managingEditor, .pubDate,
-        .lastBuildDate, .generator, .ttl, .aId, .aUpdated, .aPublished, .aIcon, .aLogo, .dcCreator,
-        .dcDate, .dcLanguage, .dcRights, .dcTitle, .dcDescription, .dcSubject, .dcIdentifier,
-        .dctModified:
-        next = .capture
-        beginCapture(.text, base: base)
-      case .category:
-        next = .capture
-        beginCapture(.text, base: base)
-        captureAttr = attribute(n, atts, "domain")
-      case .aGenerator:
-        next = .capture
-        beginCapture(.text, base: base)
-        captureAttr = attribute(n, atts, "uri") ?? attribute(n, atts, "url")
-      case .aTitle, .aSubtitle, .aRights:
-        next = .capture
-        beginCapture(atomTextMode(n, atts, uri), base: base)
-      default: break
-      }
-    case .entry:
-      switch c {
-      case .title, .link, .pubDate, .author, .comments, .dcCreator, .dcDate, .dcLanguage,
-        .dcRights, .dcTitle, .dcSubject, .dcIdentifier, .dcContributor, .dctModified, .dctCreated,
-        .aId, .aUpdated, .aPublished, .aCreated:
-        next = .capture
-        beginCapture(.text, base: base)
-      case .description, .contentEncoded, .dcDescription:
-        next = .capture
-        beginCapture(.html, base: base)
-      case .xhtmlBody:
-        next = .capture
-        beginCapture(.xhtml, base: base)
-      case .guid:
-        next = .capture
-        beginCapture(.text, base: base)
-        captureAttr = attribute(n, atts, "isPermaLink")
-      case .category:
-        next = .capture
-        beginCapture(.text, base: base)
-        captureAttr = attribute(n, atts, "domain")
-      case .source:
-        next = .capture
-        beginCapture(.text, base: base)
-        captureAttr = attribute(n, atts, "url")
-      case .aContent:
-        if let src = attribute(n, atts, "src").flatMap(FeedSAXReader.trim) {
-          // Out-of-line content (RFC 4287 4.1.3.2): the element is empty, `type` is a MIME type.
-          if let abs = absolute(src, base: bases[Int(base)]) {
-            current.entry.contentSource = Link(
-              href: abs, type: attribute(n, atts, "type").flatMap(FeedSAXReader.trim))
-          }
-        } else {
-          next = .capture
-          beginCapture(atomTextMode(n, atts, uri), base: base)
-        }
-      case .aTitle, .aSummary:
-        next = .capture
-        beginCapture(atomTextMode(n, atts, uri), base: base)
-      case .enclosure:
-        if let url = attribute(n, atts, "url"), let abs = absolute(url, base: bases[Int(base)]) {
-          current.entry.enclosures.append(
-            Enclosure(
-              url: abs, type: attribute(n, atts, "type"),
-              length: int64(attribute(n, atts, "length"))))
-        }
-      case .mediaContent:
-        if let url = attribute(n, atts, "url"), let abs = absolute(url, base: bases[Int(base)]) {
-          let enc = Enclosure(
-            url: abs, type: attribute(n, atts, "type"),
-            length: int64(attribute(n, atts, "fileSize")))
-          if !current.entry.enclosures.contains(where: { $0.url == abs }) {
-            current.entry.enclosures.append(enc)
-          }
-        }
-      case .mediaGroup: next = .entry
-      case .aLink: entryLink(n, atts, base: bases[Int(base)])
-      case .aCategory:
-        if let cat = atomCategory(n, atts) { current.entry.categories.append(cat) }
-      case .aAuthor, .aContributor:
-        next = .person
-        person = Person()
-        personIsContributor = c == .aContributor
-        personOwner = .entry
-      case .aSource:
-        next = .source
-        source = EntrySource()
-      default: break
-      }
-    case .person:
-      if c == .aName || c == .aEmail || c == .aUri {
-        next = .capture
-        beginCapture(.text, base: base)
-      }
-    case .image:
-      if c == .url {
-        next = .capture
-        beginCapture(.text, base: base)
-      }
-    case .source:
-      switch c {
-      case .aTitle, .aId, .aUpdated, .aIcon, .aRights:
-        next = .capture
-        beginCapture(.text, base: base)
-      case .aLink:
-        let rel = attribute(n, atts, "rel") ?? "alternate"
-        if rel == "alternate", source.link == nil, let href = attribute(n, atts, "href") {
-          source.link = absolute(href, base: bases[Int(base)])
-        }
-      default: break
-      }
-    case .skip, .capture: break
     }
     if next == .feed && raw.xmlLang == nil { raw.xmlLang = langs[Int(lang)] }
     frames.append(Frame(code: c, container: next, base: base, lang: lang))
     if next == .capture { captureDepth = frames.count }
+  }
+
+  /// Starts capturing the element's text; the handler's answer for text elements.
+  @inline(__always)
+  func capture(_ mode: TextMode, _ t: Tag) -> Container {
+    beginCapture(mode, base: t.base)
+    return .capture
+  }
+
+  /// Opens a person construct (Atom `author`/`contributor`, `itunes:owner`).
+  func startPerson(_ role: PersonRole) -> Container {
+    person = Person()
+    personRole = role
+    return .person
   }
 
   /// Hands captured text to `finishCapture`, or closes an entry, person or source.
@@ -749,18 +621,26 @@ final class FeedSAXReader {
     case .entry where frame.code == .item || frame.code == .entry:
       finishEntry()
     case .person:
-      var p = person
-      if p.name == nil && p.email == nil && p.uri == nil { break }
-      if p.name?.isEmpty == true { p.name = nil }
-      switch (personOwner, personIsContributor) {
-      case (.feed, false): raw.feed.authors.append(p)
-      case (.entry, false): current.entry.authors.append(p)
-      case (.entry, true): current.entry.contributors.append(p)
-      default: break
-      }
+      finishPerson()
     case .source:
       current.entry.source = source
     default: break
+    }
+  }
+
+  func finishPerson() {
+    var p = person
+    if p.name?.isEmpty == true { p.name = nil }
+    if p.name == nil && p.email == nil && p.uri == nil { return }
+    switch personRole {
+    case .feedAuthor: raw.feed.authors.append(p)
+    case .feedContributor: raw.feed.contributors.append(p)
+    case .entryAuthor: current.entry.authors.append(p)
+    case .entryContributor: current.entry.contributors.append(p)
+    case .sourceAuthor: source.authors.append(p)
+    case .sourceContributor: source.contributors.append(p)
+    case .feedOwner: raw.feed.itunes.edit { $0.owner = p }
+    case .entryOwner: current.entry.itunes.edit { $0.owner = p }
     }
   }
 
@@ -780,6 +660,12 @@ final class FeedSAXReader {
       return .rssRoot
     case .rdfRDF:
       return .rdfRoot
+    case .channel:
+      // A bare `<channel>` root (no `<rss>` around it): RSS all the same.
+      format = .rss20
+      recognitionNote = Diagnostic(
+        severity: .error, message: "root <channel> without <rss>; read as RSS 2.0")
+      return .feed
     case .feed:
       format = uri.map { String(cString: $0) } == NS.atom03 ? .atom03 : .atom10
       return .feed
@@ -787,6 +673,19 @@ final class FeedSAXReader {
       stop(notAFeed: "an HTML page, not a feed")
       return .skip
     default:
+      if rootName?.lowercased() == "feed" {
+        // A `<feed>` without Atom's namespace (or with another one): read its elements as
+        // Atom's, and say so. Whether it was Atom after all is checked at the end.
+        let ns = uri.map { String(cString: $0) }
+        foreignAtomURI = .some(ns)
+        resetCodeCache()
+        format = .atom10
+        recognitionNote = Diagnostic(
+          severity: .error,
+          message: ns.map { "root <feed> is in namespace \($0), not Atom's; read as Atom" }
+            ?? "root <feed> has no Atom namespace; read as Atom")
+        return .feed
+      }
       if rootName?.lowercased() == "html" {
         stop(notAFeed: "an HTML page, not a feed")
       } else {
@@ -918,45 +817,6 @@ final class FeedSAXReader {
     text.pointee.removeAll(keepingCapacity: true)
   }
 
-  func startEntry(lang: Int32) {
-    current = RawEntry()
-    current.language = langs[Int(lang)]
-  }
-
-  func feedLink(_ n: Int, _ atts: Attributes, base: URL?) {
-    guard let href = attribute(n, atts, "href"), let abs = absolute(href, base: base) else {
-      return
-    }
-    let rel = attribute(n, atts, "rel").flatMap(FeedSAXReader.trim) ?? "alternate"
-    if rel == "alternate" {
-      if raw.feed.link == nil { raw.feed.link = abs }
-    } else if rel == "self" {
-      if raw.feed.selfLink == nil { raw.feed.selfLink = abs }
-    }
-  }
-
-  func entryLink(_ n: Int, _ atts: Attributes, base: URL?) {
-    guard let href = attribute(n, atts, "href"), let abs = absolute(href, base: base) else {
-      return
-    }
-    let rel = attribute(n, atts, "rel").flatMap(FeedSAXReader.trim) ?? "alternate"
-    let type = attribute(n, atts, "type")
-    let length = int64(attribute(n, atts, "length"))
-    current.entry.links.append(
-      Link(href: abs, rel: rel, type: type, title: attribute(n, atts, "title"), length: length))
-    if rel == "alternate" && current.entry.link == nil { current.entry.link = abs }
-    if rel == "enclosure" && !current.entry.enclosures.contains(where: { $0.url == abs }) {
-      current.entry.enclosures.append(Enclosure(url: abs, type: type, length: length))
-    }
-  }
-
-  func atomCategory(_ n: Int, _ atts: Attributes) -> FeedModel.Category? {
-    guard let term = attribute(n, atts, "term").flatMap(FeedSAXReader.trim)
-    else { return nil }
-    return Category(
-      term: term, scheme: attribute(n, atts, "scheme"), label: attribute(n, atts, "label"))
-  }
-
   // MARK: - Markup inside text constructs
 
   static let voidNames: [StaticString] = [
@@ -1008,7 +868,8 @@ final class FeedSAXReader {
 
   // MARK: - Finishing elements
 
-  /// Stores the text of a finished element where it belongs, by container and element code.
+  /// Stores the text of a finished element where it belongs: decoded (base64 text constructs),
+  /// then handed to the element's vocabulary handler.
   func finishCapture(_ code: El, in container: Container, lang: Int32) {
     var value = text.pointee.string()
     var mode = captureMode
@@ -1018,144 +879,31 @@ final class FeedSAXReader {
       mode = mode == .base64HTML ? .html : .text
     }
     let isHTML = mode == .html || mode == .xhtml
-    switch container {
-    case .feed:
-      switch code {
-      case .title, .aTitle, .dcTitle:
-        if raw.feed.title == nil || code == .aTitle {
-          raw.feed.title = value
-          raw.titleIsHTML = isHTML
-        }
-      case .description, .aSubtitle, .dcDescription:
-        if raw.feed.subtitle == nil {
-          raw.feed.subtitle = value
-          raw.subtitleIsHTML = isHTML
-        }
-      case .link:
-        if raw.feed.link == nil { raw.feed.link = absolute(value, base: captureBase) }
-      case .language, .dcLanguage:
-        if raw.feed.language == nil { raw.feed.language = trimmed(value) }
-      case .copyright, .aRights, .dcRights:
-        if raw.feed.rights == nil {
-          raw.feed.rights = value
-          raw.rightsIsHTML = isHTML
-        }
-      case .managingEditor, .dcCreator:
-        if let p = FeedSAXReader.rssPerson(value) { raw.feed.authors.append(p) }
-      case .pubDate, .dcDate:
-        if raw.pubDateRaw == nil { raw.pubDateRaw = trimmed(value) }
-      case .lastBuildDate, .aUpdated, .dctModified:
-        if raw.updatedRaw == nil { raw.updatedRaw = trimmed(value) }
-      case .generator, .aGenerator:
-        raw.feed.generator = trimmed(value) ?? captureAttr
-      case .ttl:
-        raw.feed.ttlMinutes = trimmed(value).flatMap { Int($0) }
-      case .aId, .dcIdentifier:
-        if raw.feed.id == nil { raw.feed.id = trimmed(value) }
-      case .aIcon:
-        raw.feed.icon = absolute(value, base: captureBase)
-      case .aLogo:
-        raw.feed.logo = absolute(value, base: captureBase)
-      case .category, .dcSubject:
-        if let term = trimmed(value) {
-          raw.feed.categories.append(Category(term: term, scheme: captureAttr))
-        }
-      default: break
-      }
-    case .entry:
-      switch code {
-      case .title, .aTitle, .dcTitle:
-        if current.entry.title == nil || code != .dcTitle {
-          current.entry.title = value
-          current.titleIsHTML = isHTML
-        }
-      case .link:
-        if let abs = absolute(value, base: captureBase) {
-          current.rssLink = abs
-          if !current.entry.links.contains(where: { $0.href == abs && $0.rel == "alternate" }) {
-            current.entry.links.append(Link(href: abs, rel: "alternate"))
-          }
-          if current.entry.link == nil { current.entry.link = abs }
-        }
-      case .description, .aSummary, .dcDescription:
-        if current.entry.summary == nil || code != .dcDescription {
-          current.entry.summary = Text(type: isHTML ? .html : .text, value: value)
-          current.summaryBase = captureBase
-        }
-      case .contentEncoded, .aContent, .xhtmlBody:
-        if current.entry.content == nil || code != .xhtmlBody {
-          current.entry.content = Text(type: isHTML ? .html : .text, value: value)
-          current.contentBase = captureBase
-        }
-      case .guid:
-        current.guid = trimmed(value)
-        current.guidIsPermaLink =
-          captureAttr.map { FeedSAXReader.trim($0)?.lowercased() != "false" } ?? true
-        if let g = current.guid { current.entry.id = g }
-      case .aId:
-        if let id = trimmed(value) { current.entry.id = id }
-      case .dcIdentifier:
-        if current.entry.id == nil { current.entry.id = trimmed(value) }
-      case .pubDate, .aPublished, .dctCreated:
-        if let d = trimmed(value) { current.publishedRaw = d }
-      case .aCreated:
-        if current.publishedRaw == nil { current.publishedRaw = trimmed(value) }
-      case .aUpdated, .dctModified:
-        if let d = trimmed(value) { current.updatedRaw = d }
-      case .dcDate:
-        if current.publishedRaw == nil {
-          current.publishedRaw = trimmed(value)
-        } else if current.updatedRaw == nil {
-          current.updatedRaw = trimmed(value)
-        }
-      case .author, .dcCreator:
-        if let p = FeedSAXReader.rssPerson(value), !current.entry.authors.contains(p) {
-          current.entry.authors.append(p)
-        }
-      case .dcContributor:
-        if let name = collapse(value) { current.entry.contributors.append(Person(name: name)) }
-      case .category, .dcSubject:
-        if let term = trimmed(value), !current.entry.categories.contains(where: { $0.term == term })
-        {
-          current.entry.categories.append(Category(term: term, scheme: captureAttr))
-        }
-      case .comments:
-        if let abs = absolute(value, base: captureBase) {
-          current.entry.links.append(Link(href: abs, rel: "replies", type: "text/html"))
-        }
-      case .source:
-        current.entry.source = EntrySource(
-          title: collapse(value), link: captureAttr.flatMap { absolute($0, base: captureBase) })
-      case .dcLanguage:
-        current.language = trimmed(value)
-      default: break
-      }
-    case .person:
-      switch code {
-      case .aName: person.name = collapse(value)
-      case .aEmail: person.email = trimmed(value)
-      case .aUri: person.uri = absolute(value, base: captureBase)
-      default: break
-      }
-    case .image:
-      if code == .url, raw.feed.logo == nil { raw.feed.logo = absolute(value, base: captureBase) }
-    case .source:
-      switch code {
-      case .aTitle: source.title = collapse(value)
-      case .aId: source.id = trimmed(value)
-      case .aUpdated: current.sourceUpdatedRaw = trimmed(value)
-      case .aIcon: source.icon = absolute(value, base: captureBase)
-      case .aRights: source.rights = collapse(value)
-      default: break
-      }
-    default: break
+    switch code.vocabulary {
+    case .none: break
+    case .core: finishCore(code, value, isHTML: isHTML, in: container, lang: lang)
+    case .atom: finishAtom(code, value, isHTML: isHTML, in: container, lang: lang)
+    case .dublinCore: finishDublinCore(code, value, in: container)
+    case .itunes: finishITunes(code, value, in: container)
+    case .media: finishMedia(code, value, isHTML: isHTML, in: container)
+    case .geo: finishGeo(code, value, in: container)
+    case .license: finishLicense(code, value, in: container)
+    case .feedBurner: finishFeedBurner(code, value, in: container)
     }
   }
 
+  func startEntry(lang: Int32) {
+    current = RawEntry()
+    current.language = langs[Int(lang)]
+    inEntry = true
+  }
+
   /// Entry link fallback: first alternate link, else the RSS link, else a permalink guid, else
-  /// Atom out-of-line content (where the story itself is).
+  /// Atom out-of-line content (where the story itself is). Then what the vocabularies left for
+  /// the end: FeedBurner's original links, W3C geo pairs, iTunes duration on the enclosure.
   func finishEntry() {
     var r = current
+    applyFeedBurner(&r)
     if r.entry.link == nil {
       if let alt = r.entry.links.first(where: { $0.rel == "alternate" }) {
         r.entry.link = alt.href
@@ -1167,8 +915,81 @@ final class FeedSAXReader {
         r.entry.link = source.href
       }
     }
+    finishGeoEntry(&r)
+    if let duration = r.entry.itunes?.duration, !r.entry.enclosures.isEmpty,
+      r.entry.enclosures[0].duration == nil
+    {
+      r.entry.enclosures[0].duration = duration
+    }
+    if r.entry.media?.isEmpty == true { r.entry.media = nil }
     raw.entries.append(r)
     current = RawEntry()
+    inEntry = false
+  }
+
+  // MARK: - Shared by the handlers
+
+  /// A media attachment, merged into one already listed for the same URL (`<enclosure>` and
+  /// `media:content` of the same file) instead of listed twice.
+  func addEnclosure(_ enc: Enclosure) {
+    if let i = current.entry.enclosures.firstIndex(where: { $0.url == enc.url }) {
+      var e = current.entry.enclosures[i]
+      e.type = e.type ?? enc.type
+      e.length = e.length ?? enc.length
+      e.medium = e.medium ?? enc.medium
+      e.width = e.width ?? enc.width
+      e.height = e.height ?? enc.height
+      e.duration = e.duration ?? enc.duration
+      current.entry.enclosures[i] = e
+    } else {
+      current.entry.enclosures.append(enc)
+    }
+  }
+
+  /// A person read from text, merged into one with the same name or address already listed
+  /// (`dc:creator` and `itunes:author` naming the same person).
+  static func addPerson(_ p: Person, to list: inout [Person]) {
+    if list.isEmpty {
+      list.append(p)
+      return
+    }
+    if let i = list.firstIndex(where: {
+      (p.name != nil && $0.name == p.name) || (p.email != nil && $0.email == p.email)
+    }) {
+      list[i].name = list[i].name ?? p.name
+      list[i].email = list[i].email ?? p.email
+      list[i].uri = list[i].uri ?? p.uri
+    } else {
+      list.append(p)
+    }
+  }
+
+  /// A category, unless the same term with the same scheme is already there.
+  static func addCategory(_ c: FeedModel.Category, to list: inout [FeedModel.Category]) {
+    if !list.contains(where: { $0.term == c.term && $0.scheme == c.scheme }) { list.append(c) }
+  }
+
+  /// A link, unless the same href with the same rel is already there.
+  static func addLink(_ l: Link, to list: inout [Link]) {
+    if !list.contains(where: { $0.href == l.href && $0.rel == l.rel }) { list.append(l) }
+  }
+
+  /// An attribute in a namespace (`rdf:resource`, `rdf:about`).
+  func attribute(_ n: Int, _ atts: Attributes, _ name: String, namespace: String) -> String? {
+    guard let atts else { return nil }
+    for i in 0..<n {
+      if let l = atts[i * 5], xmlStrEqual(l, name) != 0, let u = atts[i * 5 + 2],
+        xmlStrEqual(u, namespace) != 0
+      {
+        return attributeValue(atts, i)
+      }
+    }
+    return nil
+  }
+
+  func int(_ s: String?) -> Int? {
+    guard let s = s.flatMap(FeedSAXReader.trim), let v = Int(s), v >= 0 else { return nil }
+    return v
   }
 
   // MARK: - Small text helpers
@@ -1200,44 +1021,6 @@ final class FeedSAXReader {
     }
     return s
   }
-
-  enum SchemeKind { case relative, absolute, script }
-
-  /// Whether a reference has a scheme (RFC 3986: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":"),
-  /// and whether it is one that runs code.
-  ///
-  /// Read as a browser reads it (WHATWG URL parsing): leading C0 controls and spaces are
-  /// skipped and tabs and newlines ignored anywhere, so `java&#9;script:` and `\u{1}javascript:`
-  /// are script URLs too (the fuzzer found the tab form kept as an entry link:
-  /// Tests/Fuzz/regressions/parser/link-tab-in-scheme.xml).
-  static func schemeKind(_ s: String) -> SchemeKind {
-    var i = 0
-    var javascript = true
-    var vbscript = true
-    for c in s.utf8 {
-      if c == 0x09 || c == 0x0A || c == 0x0D || (i == 0 && c <= 0x20) { continue }
-      switch c {
-      case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"):
-        let lower = c | 0x20
-        javascript = javascript && i < 10 && javascriptBytes[i] == lower
-        vbscript = vbscript && i < 8 && vbscriptBytes[i] == lower
-      case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "-"),
-        UInt8(ascii: "."):
-        if i == 0 { return .relative }
-        javascript = false
-        vbscript = false
-      case UInt8(ascii: ":"):
-        if i == 0 { return .relative }
-        return (javascript && i == 10) || (vbscript && i == 8) ? .script : .absolute
-      default:
-        return .relative
-      }
-      i += 1
-    }
-    return .relative
-  }
-  static let javascriptBytes = Array("javascript".utf8)
-  static let vbscriptBytes = Array("vbscript".utf8)
 
   func trimmed(_ s: String) -> String? { FeedSAXReader.trim(s) }
 
@@ -1301,30 +1084,24 @@ final class FeedSAXReader {
     return v
   }
 
-  /// RSS `author`/`managingEditor`: "jo@example.com (Jo Doe)", "Jo Doe <jo@example.com>" or a name.
-  static func rssPerson(_ raw: String) -> Person? {
-    guard let s = collapse(raw) else { return nil }
-    let u = s.utf8
-    let hasAt = u.contains(UInt8(ascii: "@"))
-    if !hasAt { return Person(name: s) }
-    if let open = u.firstIndex(of: UInt8(ascii: "(")), u.last == UInt8(ascii: ")") {
-      let email = trim(String(s[..<open])) ?? ""
-      let name = trim(String(s[s.index(after: open)..<s.index(before: s.endIndex)]))
-      if email.utf8.contains(UInt8(ascii: "@")) && !email.utf8.contains(0x20) {
-        return Person(name: name, email: email)
-      }
-    }
-    if let open = u.firstIndex(of: UInt8(ascii: "<")), u.last == UInt8(ascii: ">") {
-      let name = trim(String(s[..<open]))
-      let email = trim(String(s[s.index(after: open)..<s.index(before: s.endIndex)])) ?? ""
-      if email.utf8.contains(UInt8(ascii: "@")) {
-        return Person(name: name, email: email)
-      }
-    }
-    if !u.contains(0x20) { return Person(email: s) }
-    return Person(name: s)
-  }
+}
 
+extension Optional where Wrapped == ITunesInfo {
+  /// Edits the iTunes metadata, creating it on first use.
+  mutating func edit(_ body: (inout ITunesInfo) -> Void) {
+    var v = self ?? ITunesInfo()
+    body(&v)
+    self = v
+  }
+}
+
+extension Optional where Wrapped == MediaInfo {
+  /// Edits the Media RSS metadata, creating it on first use.
+  mutating func edit(_ body: (inout MediaInfo) -> Void) {
+    var v = self ?? MediaInfo()
+    body(&v)
+    self = v
+  }
 }
 
 /// A growable byte buffer with manual storage (see `FeedSAXReader.text`).

@@ -52,6 +52,15 @@ enum JSONFeedReader {
     raw.feed.logo = url(root["icon"])
     raw.feed.language = root["language"] as? String
     raw.feed.authors = people(root)
+    // Feed-level links, as for XML feeds: the site, the feed itself, WebSub hubs, the next page.
+    if let home = raw.feed.link { raw.feed.links.append(Link(href: home, rel: "alternate")) }
+    if let me = raw.feed.selfLink {
+      raw.feed.links.append(Link(href: me, rel: "self", type: "application/feed+json"))
+    }
+    for hub in root["hubs"] as? [[String: Any]] ?? [] {
+      if let u = url(hub["url"]) { raw.feed.links.append(Link(href: u, rel: "hub")) }
+    }
+    if let next = url(root["next_url"]) { raw.feed.links.append(Link(href: next, rel: "next")) }
     for any in root["items"] as? [Any] ?? [] {
       guard let item = any as? [String: Any] else { continue }
       var r = RawEntry()

@@ -109,26 +109,95 @@ struct ParseOutput: Encodable {
   struct TextOut: Encodable {
     var type: String
     var value: String
+    /// The element's own `xml:lang` when it differs from its entry's.
+    var language: String?
+    init(_ t: Text) {
+      type = t.type.rawValue
+      value = t.value
+      language = t.language
+    }
   }
   struct FeedOut: Encodable {
-    var title, subtitle, link, id, updated, language: String?
-    var authors: [Person]?
+    var title, subtitle, link, selfLink, id, updated, published, language, titleLanguage: String?
+    var links: [Link]?
+    var authors, contributors: [Person]?
+    var publisher, webMaster: Person?
     var categories: [FeedModel.Category]?
     var icon, logo, rights, generator: String?
+    var itunes: ITunesOut?
   }
   struct EntryOut: Encodable {
     var id, title, link: String?
     var links: [Link]?
-    var published, updated: String?
+    var published, updated, created: String?
+    var language, titleLanguage: String?
     var summary, content: TextOut?
     var contentSource: Link?
     var authors, contributors: [Person]?
+    var publisher: Person?
+    var rights, comments: String?
     var categories: [FeedModel.Category]?
     var enclosures: [Enclosure]?
+    var media: MediaOut?
+    var itunes: ITunesOut?
+    var geo: GeoLocation?
     var source: SourceOut?
   }
+  struct ITunesOut: Encodable {
+    var subtitle, summary, image, type: String?
+    var explicit, block: Bool?
+    var duration: Double?
+    var owner: Person?
+    var keywords: [String]?
+    var episode, season: Int?
+    init(_ i: ITunesInfo) {
+      subtitle = i.subtitle
+      summary = i.summary
+      image = i.image
+      type = i.type
+      explicit = i.explicit
+      block = i.block
+      duration = i.duration
+      owner = i.owner
+      keywords = i.keywords.nilIfEmpty
+      episode = i.episode
+      season = i.season
+    }
+  }
+  struct MediaOut: Encodable {
+    var title: String?
+    var description: TextOut?
+    var thumbnails: [Thumbnail]?
+    var credits: [String]?
+    var rating: String?
+    init(_ m: MediaInfo) {
+      title = m.title
+      description = m.description.map(TextOut.init)
+      thumbnails = m.thumbnails.nilIfEmpty
+      credits = m.credits.nilIfEmpty
+      rating = m.rating
+    }
+  }
   struct SourceOut: Encodable {
-    var id, title, link, updated, icon, rights: String?
+    var id, title, subtitle, link, updated, icon, logo, rights, generator: String?
+    var links: [Link]?
+    var authors, contributors: [Person]?
+    var categories: [FeedModel.Category]?
+    init(_ s: EntrySource) {
+      id = s.id
+      title = s.title
+      subtitle = s.subtitle
+      link = s.link
+      updated = s.updated.map(rfc3339)
+      icon = s.icon
+      logo = s.logo
+      rights = s.rights
+      generator = s.generator
+      links = s.links.nilIfEmpty
+      authors = s.authors.nilIfEmpty
+      contributors = s.contributors.nilIfEmpty
+      categories = s.categories.nilIfEmpty
+    }
   }
   struct ErrorOut: Encodable {
     var severity: String
@@ -156,23 +225,25 @@ struct ParseOutput: Encodable {
     self.warnings = warnings
     let f = parsed.feed
     feed = FeedOut(
-      title: f.title, subtitle: f.subtitle, link: f.link, id: f.id, updated: f.updated.map(rfc3339),
-      language: f.language, authors: f.authors.nilIfEmpty, categories: f.categories.nilIfEmpty,
-      icon: f.icon, logo: f.logo, rights: f.rights, generator: f.generator)
+      title: f.title, subtitle: f.subtitle, link: f.link, selfLink: f.selfLink, id: f.id,
+      updated: f.updated.map(rfc3339), published: f.published.map(rfc3339),
+      language: f.language, titleLanguage: f.titleLanguage, links: f.links.nilIfEmpty,
+      authors: f.authors.nilIfEmpty, contributors: f.contributors.nilIfEmpty,
+      publisher: f.publisher, webMaster: f.webMaster, categories: f.categories.nilIfEmpty,
+      icon: f.icon, logo: f.logo, rights: f.rights, generator: f.generator,
+      itunes: f.itunes.map(ITunesOut.init))
     entries = f.entries.map { e in
       EntryOut(
         id: e.id, title: e.title, link: e.link, links: e.links.nilIfEmpty,
         published: e.published.map(rfc3339), updated: e.updated.map(rfc3339),
-        summary: e.summary.map { TextOut(type: $0.type.rawValue, value: $0.value) },
-        content: e.content.map { TextOut(type: $0.type.rawValue, value: $0.value) },
+        created: e.created.map(rfc3339), language: e.language, titleLanguage: e.titleLanguage,
+        summary: e.summary.map(TextOut.init), content: e.content.map(TextOut.init),
         contentSource: e.contentSource, authors: e.authors.nilIfEmpty,
-        contributors: e.contributors.nilIfEmpty,
-        categories: e.categories.nilIfEmpty, enclosures: e.enclosures.nilIfEmpty,
-        source: e.source.map {
-          SourceOut(
-            id: $0.id, title: $0.title, link: $0.link, updated: $0.updated.map(rfc3339),
-            icon: $0.icon, rights: $0.rights)
-        })
+        contributors: e.contributors.nilIfEmpty, publisher: e.publisher, rights: e.rights,
+        comments: e.comments, categories: e.categories.nilIfEmpty,
+        enclosures: e.enclosures.nilIfEmpty, media: e.media.map(MediaOut.init),
+        itunes: e.itunes.map(ITunesOut.init),
+        geo: e.geo, source: e.source.map(SourceOut.init))
     }
   }
 

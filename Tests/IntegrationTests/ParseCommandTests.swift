@@ -106,6 +106,89 @@ final class ParseCommandTests: XCTestCase {
       result.stderrString.contains("cannot read /nonexistent/feed.xml"), result.stderrString)
   }
 
+  private func parserFixture(_ name: String) throws -> [String: Any] {
+    try parseJSON([TestSupport.fixture("FeedParserTests", "feeds/\(name)").path])
+  }
+
+  func testFeedLinksPeopleAndFeedBurnerAsJSON() throws {
+    let wp = try parserFixture("wordpress-dc-hub.xml")
+    let feed = try XCTUnwrap(wp["feed"] as? [String: Any])
+    let links = try XCTUnwrap(feed["links"] as? [[String: Any]])
+    XCTAssertEqual(
+      links.map { $0["rel"] as? String }, ["self", "hub", "next", "alternate", "alternate"])
+    XCTAssertEqual(links[1]["href"] as? String, "https://pubsubhubbub.appspot.com")
+    XCTAssertEqual(links[3]["hreflang"] as? String, "en")
+    XCTAssertEqual(feed["selfLink"] as? String, "https://klasteriai.example.lt/feed/")
+    let entry = try XCTUnwrap((wp["entries"] as? [[String: Any]])?.first)
+    XCTAssertEqual(
+      entry["comments"] as? String, "https://klasteriai.example.lt/2020/06/02/forumas/#respond")
+
+    let drupal = try XCTUnwrap(try parserFixture("drupal-people.xml")["feed"] as? [String: Any])
+    let webMaster = try XCTUnwrap(drupal["webMaster"] as? [String: Any])
+    XCTAssertEqual(webMaster["name"] as? String, "Tinklo Meistras")
+    XCTAssertEqual(webMaster["email"] as? String, "webmaster@drupal.example.lt")
+    XCTAssertEqual((drupal["publisher"] as? [String: Any])?["name"] as? String, "VšĮ Klasteris")
+    XCTAssertEqual(
+      (drupal["contributors"] as? [[String: Any]])?.first?["email"] as? String,
+      "pagalba@drupal.example.lt")
+    XCTAssertEqual(drupal["published"] as? String, "2019-01-15T00:00:00Z")
+
+    let fb = try parserFixture("feedburner.xml")
+    let fbEntry = try XCTUnwrap((fb["entries"] as? [[String: Any]])?.first)
+    XCTAssertEqual(fbEntry["link"] as? String, "https://inovacijos.example.lt/naujienos/kvietimas/")
+    let fbLinks = try XCTUnwrap(fbEntry["links"] as? [[String: Any]])
+    XCTAssertTrue(fbLinks.contains { $0["rel"] as? String == "via" })
+  }
+
+  func testVocabulariesAsJSON() throws {
+    let podcast = try parserFixture("podcast.xml")
+    let itunes = try XCTUnwrap((podcast["feed"] as? [String: Any])?["itunes"] as? [String: Any])
+    XCTAssertEqual(itunes["explicit"] as? Bool, false)
+    XCTAssertEqual(
+      (itunes["owner"] as? [String: Any])?["email"] as? String, "ona@podcast.example.lt")
+    let episode = try XCTUnwrap((podcast["entries"] as? [[String: Any]])?.first)
+    let ei = try XCTUnwrap(episode["itunes"] as? [String: Any])
+    XCTAssertEqual(ei["duration"] as? Double, 3723)
+    XCTAssertEqual(ei["episode"] as? Int, 1)
+    XCTAssertEqual((episode["enclosures"] as? [[String: Any]])?.first?["duration"] as? Double, 3723)
+
+    let gallery = try parserFixture("media-gallery.xml")
+    let item = try XCTUnwrap((gallery["entries"] as? [[String: Any]])?.first)
+    let media = try XCTUnwrap(item["media"] as? [String: Any])
+    XCTAssertEqual((media["thumbnails"] as? [[String: Any]])?.count, 2)
+    XCTAssertEqual(media["credits"] as? [String], ["Jonas Fotografas"])
+    XCTAssertEqual((media["description"] as? [String: Any])?["type"] as? String, "html")
+    let enclosures = try XCTUnwrap(item["enclosures"] as? [[String: Any]])
+    XCTAssertEqual(enclosures.count, 3)
+    XCTAssertEqual(enclosures[0]["width"] as? Int, 1600)
+    XCTAssertEqual(enclosures[0]["medium"] as? String, "image")
+
+    let blogger = try parserFixture("blogger-atom.xml")
+    let post = try XCTUnwrap((blogger["entries"] as? [[String: Any]])?.first)
+    XCTAssertEqual(post["titleLanguage"] as? String, "en")
+    XCTAssertEqual((post["content"] as? [String: Any])?["language"] as? String, "en")
+    XCTAssertEqual(post["rights"] as? String, "CC BY 4.0")
+    let geo = try XCTUnwrap(post["geo"] as? [String: Any])
+    XCTAssertEqual(geo["shape"] as? String, "point")
+    XCTAssertEqual(geo["coordinates"] as? [Double], [55.7033, 21.1443])
+    XCTAssertEqual(geo["featureName"] as? String, "Klaipėda, Lietuva")
+
+    let licensed = try parserFixture("cc-license.xml")
+    let licenceLinks = try XCTUnwrap(
+      (licensed["feed"] as? [String: Any])?["links"] as? [[String: Any]])
+    XCTAssertTrue(licenceLinks.contains { $0["rel"] as? String == "license" })
+  }
+
+  func testAtomWithoutNamespaceIsReadAndFlagged() throws {
+    let json = try parserFixture("atom-no-namespace.xml")
+    XCTAssertEqual(json["format"] as? String, "atom10")
+    XCTAssertEqual(json["malformed"] as? Bool, true)
+    let errors = try XCTUnwrap(json["errors"] as? [[String: Any]])
+    XCTAssertEqual(
+      errors.first?["message"] as? String, "root <feed> has no Atom namespace; read as Atom")
+    XCTAssertEqual((json["entries"] as? [[String: Any]])?.count, 1)
+  }
+
   func testVersion() throws {
     let result = try TestSupport.run(TestSupport.clusterwireBinary, ["--version"])
     XCTAssertEqual(result.status, 0)
