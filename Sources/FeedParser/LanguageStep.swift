@@ -29,10 +29,11 @@ enum LanguageStep {
     var text = e.title ?? ""
     for body in [e.content, e.summary] {
       guard let body, text.utf8.count < textLimit else { continue }
+      // Only the lead is read: a long body is cut (bytes, markup and all) before conversion.
+      let lead = String(decoding: body.value.utf8.prefix(4 * textLimit), as: UTF8.self)
       let plain =
         body.type == .html
-        ? HTMLText.plainText(body.value, limit: textLimit)
-        : HTMLText.cut(body.value, limit: textLimit)
+        ? HTMLText.plainText(lead, limit: textLimit) : HTMLText.cut(lead, limit: textLimit)
       text += text.isEmpty ? plain : ". " + plain
       break
     }
