@@ -1,6 +1,7 @@
 import CLibXML2
 import FeedModel
 import Foundation
+import WebText
 
 /// The stages behind `FeedParser.parse`: limits, format sniffing, decoding, the SAX2 reader and
 /// normalisation (dates, titles, sanitised HTML). The benchmark switches stages off to show
@@ -216,7 +217,8 @@ enum FeedPipeline {
   static func text(_ value: String?, isHTML: Bool) -> String? {
     guard let value else { return nil }
     if isHTML { return FeedSAXReader.collapse(HTMLSanitizer.plainText(fromHTML: value)) }
-    return FeedSAXReader.collapse(value)
+    // `&#146;` in the XML itself arrives as U+0092: read as windows-1252, as HTML5 does.
+    return FeedSAXReader.collapse(C1Controls.remap(value))
   }
 
   static func date(
@@ -237,11 +239,16 @@ enum FeedPipeline {
       // JSON Feed can carry them; the fuzzer found them kept) is already safe, well-formed HTML.
       var copy = t.value
       if !sanitize || copy.withUTF8({ HTMLSanitizer.scanKind($0) }) == .clean {
-        return FeedSAXReader.trim(t.value).map { .html($0) }
+        return FeedSAXReader.trim(C1Controls.remap(t.value)).map {
+          Text(type: .html, value: $0, language: t.language)
+        }
       }
-      return .html(HTMLSanitizer.sanitize(t.value, baseURL: base))
+      return Text(
+        type: .html, value: HTMLSanitizer.sanitize(t.value, baseURL: base), language: t.language)
     case .text:
-      return FeedSAXReader.trim(t.value).map { .text($0) }
+      return FeedSAXReader.trim(C1Controls.remap(t.value)).map {
+        Text(type: .text, value: $0, language: t.language)
+      }
     }
   }
 

@@ -1,6 +1,7 @@
 import CLibXML2
 import FeedModel
 import Foundation
+import WebText
 
 /// How a captured text construct is to be read.
 enum TextMode: UInt8 {
@@ -747,8 +748,8 @@ final class FeedSAXReader {
         replacement = FeedSAXReader.decodeFlatEntityValue("&" + ref + ";")
       } else if let ent = declaredEntities[ref], let content = ent.pointee.content {
         replacement = String(cString: content)
-      } else if let desc = htmlEntityLookup(ref), let scalar = Unicode.Scalar(desc.pointee.value) {
-        replacement = String(Character(scalar))
+      } else if let value = HTMLEntities.value(named: ref) {
+        replacement = value
       }
       if let replacement {
         out += replacement
@@ -1007,7 +1008,7 @@ final class FeedSAXReader {
 
   static func absolute(_ rawValue: String, base: URL?) -> String? {
     guard let s = trim(rawValue) else { return nil }
-    switch schemeKind(s) {
+    switch URLSafety.classify(s) {
     case .script: return nil
     case .absolute: return s
     case .relative: break
