@@ -171,6 +171,13 @@ public enum ConfigLoader {
           message: "TOML syntax error: a table header needs a key, e.g. [server] or [[source]]"))
       return nil
     }
+    if let line = locator.braceInArrayLine {
+      collector.issues.append(
+        ConfigIssue(
+          file: display, line: line, key: nil,
+          message: "TOML syntax error: an array is closed with '}', expected a value or ']'"))
+      return nil
+    }
     let context = FileContext(
       display: display, directory: url.deletingLastPathComponent(), locator: locator,
       collector: collector)

@@ -9,6 +9,10 @@ struct LineLocator {
   /// toml++ (inside TOMLKit) asserts on it and aborts the process instead of reporting an error
   /// (found by the fuzzer: Tests/Fuzz/regressions/config/header-without-key.toml).
   private(set) var invalidHeaderLine: Int?
+  /// The first line where a `}` closes nothing but an array (`categories = ["a", }`): toml++
+  /// asserts on that too and aborts (found by the fuzzer:
+  /// Tests/Fuzz/regressions/config/brace-in-array.toml).
+  private(set) var braceInArrayLine: Int?
 
   init(text: String) {
     var arrayCounts: [String: Int] = [:]
@@ -20,6 +24,7 @@ struct LineLocator {
       let bytes = Array(raw.utf8)
       if state.continues {
         Self.scan(bytes, from: 0, state: &state)
+        if state.braceInArray, braceInArrayLine == nil { braceInArrayLine = lineNumber }
         continue
       }
       var i = Self.skipSpace(bytes, 0)
@@ -67,6 +72,7 @@ struct LineLocator {
         record(path, lineNumber)
       }
       Self.scan(bytes, from: j + 1, state: &state)
+      if state.braceInArray, braceInArrayLine == nil { braceInArrayLine = lineNumber }
     }
   }
 
@@ -90,8 +96,11 @@ struct LineLocator {
   struct ScanState {
     var multiLineBasic = false
     var multiLineLiteral = false
-    var depth = 0
-    var continues: Bool { multiLineBasic || multiLineLiteral || depth > 0 }
+    /// The open `[` and `{` of the value being scanned, innermost last.
+    var open: [UInt8] = []
+    /// Set when a `}` arrived while an array was the innermost open bracket.
+    var braceInArray = false
+    var continues: Bool { multiLineBasic || multiLineLiteral || !open.isEmpty }
   }
 
   private static func skipSpace(_ b: [UInt8], _ start: Int) -> Int {
@@ -198,9 +207,12 @@ struct LineLocator {
         while i < b.count, b[i] != sq { i += 1 }
         i += 1
       } else {
-        if c == UInt8(ascii: "[") || c == UInt8(ascii: "{") { state.depth += 1 }
-        if c == UInt8(ascii: "]") || c == UInt8(ascii: "}") {
-          state.depth = max(0, state.depth - 1)
+        if c == UInt8(ascii: "[") || c == UInt8(ascii: "{") { state.open.append(c) }
+        if c == UInt8(ascii: "}"), state.open.last == UInt8(ascii: "[") {
+          state.braceInArray = true
+        }
+        if c == UInt8(ascii: "]") || c == UInt8(ascii: "}"), !state.open.isEmpty {
+          state.open.removeLast()
         }
         i += 1
       }

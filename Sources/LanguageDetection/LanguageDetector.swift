@@ -121,18 +121,21 @@ public final class LanguageDetector: @unchecked Sendable {
   }
 
   /// A handle over the candidates: libexttextcat reads them from a conf file (`file tag` per
-  /// line), written to the temporary directory for the moment of loading.
+  /// line). The conf is written into a pipe and read back through `/proc/self/fd`, so loading
+  /// touches no writable directory (the service runs with `ProtectSystem=strict`) and opens no
+  /// file but the fingerprints themselves.
   private func newHandle() -> Handle? {
-    var template = Array((NSTemporaryDirectory() + "/clusterwire-textcat-XXXXXX").utf8CString)
-    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-    guard fd >= 0 else { return nil }
-    let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-    defer { unlink(path) }
     let text = LanguageDetector.candidates.map { "\($0.file) \($0.tag)\n" }.joined()
     let bytes = Array(text.utf8)
-    let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    close(fd)
-    guard written == bytes.count, let h = special_textcat_Init(path, dataDirectory) else {
+    var fds: [Int32] = [-1, -1]
+    // A pipe holds 64 KiB before a writer blocks; the conf is about 1 KiB.
+    guard bytes.count < 16_384, pipe(&fds) == 0 else { return nil }
+    defer { close(fds[0]) }
+    let written = bytes.withUnsafeBytes { write(fds[1], $0.baseAddress, $0.count) }
+    close(fds[1])
+    guard written == bytes.count,
+      let h = special_textcat_Init("/proc/self/fd/\(fds[0])", dataDirectory)
+    else {
       return nil
     }
     textcat_SetProperty(h, TCPROP_UTF8AWARE, sint4(TC_TRUE.rawValue))

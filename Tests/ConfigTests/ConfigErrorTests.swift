@@ -67,6 +67,38 @@ final class ConfigErrorTests: XCTestCase {
       ], line: 6, key: "crawl.per_hots", message: "unknown key (did you mean \"per_host\"?)")
   }
 
+  /// toml++ aborts the process on a `}` where an array expects a value or `]` (the fuzzer found
+  /// it); the loader reports it as a syntax error on its line instead, whatever the nesting.
+  func testBraceClosingAnArrayIsASyntaxErrorNotACrash() throws {
+    for (text, line) in [
+      ("[[source]]\nid = \"a\"\ncategories = [\n  \"network\",\n}\n", 5),
+      ("x = [ }\n", 1),
+      ("x = { y = [ \"a\", # }\n } ] }\n", 2),
+      ("x = [[1, 2], [3, }]]\n", 1),
+    ] {
+      let found = try issues(["main.toml": text])
+      XCTAssertEqual(found.count, 1, "\(text): \(found)")
+      XCTAssertEqual(found.first?.line, line, "\(text): \(found)")
+      XCTAssertTrue(
+        found.first?.message.contains("an array is closed with '}'") ?? false, "\(found)")
+    }
+    // Braces inside strings and comments, and inline tables inside arrays, are fine.
+    let url = dir.appendingPathComponent("ok.toml")
+    try """
+    [feed]
+    title = "a } [ b"
+    [[source]]
+    id = "a" # ] }
+    url = "https://a.example/"
+    categories = ['x}', "y]"]
+    """.write(to: url, atomically: true, encoding: .utf8)
+    do {
+      _ = try ConfigLoader.load(path: url.path)
+    } catch {
+      XCTAssertFalse(error.issues.contains { $0.message.contains("TOML syntax") }, "\(error)")
+    }
+  }
+
   func testIncludeAfterATableIsExplained() throws {
     try assertSingle(
       ["main.toml": "[server]\nlisten = \"127.0.0.1:1\"\ninclude = [\"d/*.toml\"]\n"], line: 3,
