@@ -19,9 +19,12 @@ struct LineLocator {
     var current = ""
     var state = ScanState()
     var lineNumber = 0
-    for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+    // Split on the byte, not the Character: "\r\n" is one Character in Swift, so a CRLF file
+    // split on "\n" was one line (wrong line numbers, and the guards below saw nothing; the
+    // fuzzer found a toml++ abort through it: Tests/Fuzz/regressions/config/crlf-header.toml).
+    for raw in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
       lineNumber += 1
-      let bytes = Array(raw.utf8)
+      let bytes = Array(raw)
       if state.continues {
         Self.scan(bytes, from: 0, state: &state)
         if state.braceInArray, braceInArrayLine == nil { braceInArrayLine = lineNumber }

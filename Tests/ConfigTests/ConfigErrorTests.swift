@@ -99,6 +99,18 @@ final class ConfigErrorTests: XCTestCase {
     }
   }
 
+  /// Windows line endings: lines are counted as in a Unix file, and a header without a key after a
+  /// CRLF line is reported, not handed to toml++ (which aborts on it; found by the fuzzer).
+  func testCRLFFilesKeepTheirLineNumbersAndGuards() throws {
+    try assertSingle(
+      ["main.toml": "[server]\r\nlisten = \"127.0.0.1:8080\"\r\n\r\n[crawl]\r\nper_hots = 2\r\n"],
+      line: 5, key: "crawl.per_hots", message: "unknown key")
+    let found = try issues(["main.toml": "x = 5\r\n\r\n[ = 5\r\n"])
+    XCTAssertEqual(found.count, 1, "\(found)")
+    XCTAssertEqual(found.first?.line, 3, "\(found)")
+    XCTAssertTrue(found.first?.message.contains("table header needs a key") ?? false, "\(found)")
+  }
+
   func testIncludeAfterATableIsExplained() throws {
     try assertSingle(
       ["main.toml": "[server]\nlisten = \"127.0.0.1:1\"\ninclude = [\"d/*.toml\"]\n"], line: 3,
