@@ -11,22 +11,24 @@ func utc(_ y: Int, _ mo: Int, _ d: Int, _ h: Int = 0, _ mi: Int = 0, _ s: Int = 
     from: DateComponents(year: y, month: mo, day: d, hour: h, minute: mi, second: s))!
 }
 
+/// Asserts that `DateParser` reads `text` as `expected` (to the millisecond); shared by the date
+/// test classes.
+func check(
+  _ text: String, _ expected: Date, file: StaticString = #filePath, line: UInt = #line
+) {
+  guard let parsed = DateParser.parse(text) else {
+    XCTFail("'\(text)' did not parse", file: file, line: line)
+    return
+  }
+  XCTAssertEqual(
+    parsed.timeIntervalSince1970, expected.timeIntervalSince1970, accuracy: 0.0005,
+    "'\(text)' → \(parsed)", file: file, line: line)
+}
+
 final class DateParserTests: XCTestCase {
   override func setUp() {
     super.setUp()
     LibXML.bootstrap()
-  }
-
-  private func check(
-    _ text: String, _ expected: Date, file: StaticString = #filePath, line: UInt = #line
-  ) {
-    guard let parsed = DateParser.parse(text) else {
-      XCTFail("'\(text)' did not parse", file: file, line: line)
-      return
-    }
-    XCTAssertEqual(
-      parsed.timeIntervalSince1970, expected.timeIntervalSince1970, accuracy: 0.0005,
-      "'\(text)' → \(parsed)", file: file, line: line)
   }
 
   func testHelperMatchesKnownEpoch() {
