@@ -25,6 +25,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.27.0"),
     // Already in the graph through AsyncHTTPClient (swift-certificates); SHA-256 for published ids.
     .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+    // The fleet's shared store (issue 14).
+    .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
   ],
   targets: [
     // libxml2 from the system (Debian: libxml2-dev). See shim.h for the ICU and xmlFree workarounds.
@@ -44,6 +46,19 @@ let package = Package(
         // GRDB's own SQLite module: ingest's hot statements use the C API (RawStatement.swift).
         .product(name: "GRDBSQLite", package: "GRDB.swift"),
         .product(name: "Crypto", package: "swift-crypto"),
+      ]
+    ),
+    // The PostgreSQL store shared by a fleet of instances (issue 14): the same rules as the
+    // SQLite store (FeedStore's `package` API), other SQL, PostgresNIO underneath.
+    .target(
+      name: "PostgresStore",
+      dependencies: [
+        "FeedModel", "FeedStore",
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
       ]
     ),
     .target(
@@ -92,7 +107,8 @@ let package = Package(
     .executableTarget(
       name: "clusterwire",
       dependencies: [
-        "FeedModel", "FeedParser", "FeedStore", "Config", "Crawler", "Publisher", "Server",
+        "FeedModel", "FeedParser", "FeedStore", "PostgresStore", "Config", "Crawler", "Publisher",
+        "Server",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),

@@ -304,10 +304,7 @@ public final class Crawler: Sendable {
     }
   }
 
-  static func hostKey(_ url: String) -> String? {
-    guard let parsed = URL(string: url), !parsed.isFileURL else { return nil }
-    return parsed.host?.lowercased()
-  }
+  static func hostKey(_ url: String) -> String? { SourceDefinition.hostKey(url) }
 
   /// Fetch, interpret, parse, record, log and measure one source.
   func fetchAndRecord(

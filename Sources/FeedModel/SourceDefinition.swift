@@ -87,3 +87,14 @@ public struct SourceDefinition: Sendable, Hashable, Codable {
     self.selectors = selectors
   }
 }
+
+extension SourceDefinition {
+  /// The host that per-host politeness (`per_host`) counts against: the URL's host, lower-cased;
+  /// nil for `file://` and unparseable URLs. One rule for the crawler and the fleet's claims.
+  public static func hostKey(_ url: String) -> String? {
+    guard let parsed = URL(string: url), !parsed.isFileURL else { return nil }
+    return parsed.host?.lowercased()
+  }
+
+  public var hostKey: String? { Self.hostKey(url) }
+}

@@ -1,0 +1,2 @@
+import FeedStore
+import PostgresNIO
