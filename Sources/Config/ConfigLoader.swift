@@ -408,6 +408,7 @@ public enum ConfigLoader {
     _ t: TableReader?, store: Settings.Store, crawl: Settings.Crawl, file: FileContext
   ) -> Settings.Fleet {
     var fleet = Settings.Fleet()
+    t?.markUsed("lease_ttl")  // known even when absent, for the typo suggestions
     let leaseGiven = t?.has("lease_ttl") ?? false
     var leaseValid = true
     if leaseGiven {

@@ -381,57 +381,18 @@ final class LockedBox<Value: Sendable>: @unchecked Sendable {
 }
 
 /// Fleet membership (a shared store only): a heartbeat every `[fleet] heartbeat` with the
-/// running config's hash, then a comparison with the other live instances' hashes. A fleet
-/// running different configurations is logged (naming the instances, again every 5 minutes
-/// while it lasts) and shown by `clusterwire_fleet_config_mismatch` (0/1) next to
-/// `clusterwire_fleet_instances`.
+/// running config's hash; `FleetMembership` compares it with the other live instances' (log
+/// line, `clusterwire_fleet_config_mismatch`, `clusterwire_fleet_instances`).
 struct FleetHeartbeatService: Service {
   let daemon: Daemon
   let store: any SharedFeedStore
 
   func run() async throws {
-    var reported: (others: Set<String>, at: Date)?
-    var failingSince: Date?
+    let membership = FleetMembership(store: store, logger: daemon.logger)
     while !Task.isCancelled && !Task.isShuttingDownGracefully {
       let settings = daemon.settingsBox.value
-      let hash = daemon.configHashBox.value
-      do {
-        try await store.heartbeat(
-          configHash: hash, now: Date(), expireAfter: settings.fleet.expireAfter)
-        let live = try await store.instances()
-        if failingSince != nil {
-          daemon.logger.info("fleet heartbeat recorded again")
-          failingSince = nil
-        }
-        Gauge(label: "clusterwire_fleet_instances").record(live.count)
-        let others = live.filter { $0.configHash != hash && $0.id != store.instanceID }
-        Gauge(label: "clusterwire_fleet_config_mismatch").record(others.isEmpty ? 0 : 1)
-        let ids = Set(others.map(\.id))
-        if ids.isEmpty {
-          if reported != nil {
-            daemon.logger.info("the fleet runs one configuration again")
-            reported = nil
-          }
-        } else if reported?.others != ids
-          || Date().timeIntervalSince(reported?.at ?? .distantPast) >= 300
-        {
-          let names = others.sorted { $0.id < $1.id }.map {
-            "\($0.id) (\($0.hostname), config \($0.configHash.prefix(12)))"
-          }
-          let message =
-            "the fleet runs different configurations: \(names.joined(separator: ", ")) differ from "
-            + "this instance's config \(hash.prefix(12)); make every instance's config identical"
-          daemon.logger.warning(
-            "\(message)",
-            metadata: ["instances": "\(ids.sorted().joined(separator: ","))"])
-          reported = (ids, Date())
-        }
-      } catch {
-        if failingSince == nil {
-          daemon.logger.error("fleet heartbeat failed: \(error)")
-          failingSince = Date()
-        }
-      }
+      await membership.beat(
+        configHash: daemon.configHashBox.value, expireAfter: settings.fleet.expireAfter)
       let interval = max(0.1, settings.fleet.heartbeat)
       try? await cancelWhenGracefulShutdown {
         try await Task.sleep(for: .milliseconds(Int64(interval * 1000)))

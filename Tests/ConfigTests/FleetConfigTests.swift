@@ -191,6 +191,9 @@ final class FleetConfigTests: XCTestCase {
       "[fleet]\nheartbaet = \"5s\"\n", line: 2, key: "fleet.heartbaet",
       message: "unknown key (did you mean \"heartbeat\"?)")
     try assertSingle(
+      "[fleet]\nleese_ttl = \"5m\"\n", line: 2, key: "fleet.leese_ttl",
+      message: "unknown key (did you mean \"lease_ttl\"?)")
+    try assertSingle(
       "[fleet]\ninstance = \"web 1\"\n", line: 2, key: "fleet.instance",
       message: "invalid instance id \"web 1\"")
     try assertSingle(

@@ -257,3 +257,88 @@ final class FleetSchedulingTests: XCTestCase {
     try await task.value
   }
 }
+
+/// Heartbeats and the comparison of configuration hashes across the fleet.
+final class FleetMembershipTests: XCTestCase {
+  /// Collects log lines for assertions.
+  final class Lines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [(Logger.Level, String)] = []
+    func add(_ level: Logger.Level, _ text: String) {
+      lock.withLock { lines.append((level, text)) }
+    }
+    func at(_ level: Logger.Level) -> [String] {
+      lock.withLock { lines.filter { $0.0 == level }.map(\.1) }
+    }
+  }
+
+  struct Capture: LogHandler {
+    let lines: Lines
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+      get { metadata[key] }
+      set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) { lines.add(event.level, "\(event.message)") }
+  }
+
+  func testAFleetRunningTwoConfigurationsIsReportedUntilItAgrees() async throws {
+    let backend = FleetBackend()
+    let lines = Lines()
+    let logger = Logger(label: "fleet") { _ in Capture(lines: lines) }
+    let a = FleetMembership(store: backend.member("a"), logger: logger)
+    let b = FleetMembership(store: backend.member("b"), logger: Logger(label: "quiet"))
+    let now = Date()
+
+    let alone = await a.beat(configHash: "aaaa", expireAfter: 60, now: now)
+    XCTAssertEqual(alone?.instances.map(\.id), ["a"])
+    XCTAssertEqual(alone?.mismatched, [])
+
+    await b.beat(configHash: "bbbb", expireAfter: 60, now: now)
+    let split = await a.beat(configHash: "aaaa", expireAfter: 60, now: now.addingTimeInterval(1))
+    XCTAssertEqual(Set(split?.instances.map(\.id) ?? []), ["a", "b"])
+    XCTAssertEqual(split?.mismatched.map(\.id), ["b"])
+    XCTAssertEqual(lines.at(.warning).count, 1)
+    XCTAssertTrue(
+      lines.at(.warning).first?.contains("different configurations: b (localhost, config bbbb)")
+        ?? false, "\(lines.at(.warning))")
+
+    // The same split a moment later is not logged again…
+    await a.beat(configHash: "aaaa", expireAfter: 60, now: now.addingTimeInterval(2))
+    XCTAssertEqual(lines.at(.warning).count, 1)
+    // …but is after the repeat interval.
+    await a.beat(configHash: "aaaa", expireAfter: 1000, now: now.addingTimeInterval(400))
+    XCTAssertEqual(lines.at(.warning).count, 2)
+
+    // b reloads the same config: one configuration again.
+    await b.beat(configHash: "aaaa", expireAfter: 1000, now: now.addingTimeInterval(401))
+    let agreed = await a.beat(
+      configHash: "aaaa", expireAfter: 1000, now: now.addingTimeInterval(402))
+    XCTAssertEqual(agreed?.mismatched, [])
+    XCTAssertTrue(lines.at(.info).contains("the fleet runs one configuration again"))
+  }
+
+  func testSilentInstancesExpireAndStoreFailuresAreLoggedOnce() async throws {
+    let backend = FleetBackend()
+    let lines = Lines()
+    let logger = Logger(label: "fleet") { _ in Capture(lines: lines) }
+    let a = FleetMembership(store: backend.member("a"), logger: logger)
+    let now = Date()
+    try await backend.member("gone").heartbeat(configHash: "x", now: now, expireAfter: 30)
+    let report = await a.beat(configHash: "aaaa", expireAfter: 30, now: now.addingTimeInterval(31))
+    XCTAssertEqual(
+      report?.instances.map(\.id), ["a"], "an instance silent past expireAfter is gone")
+    XCTAssertEqual(report?.mismatched, [])
+
+    backend.unavailable = true
+    let failed = await a.beat(configHash: "aaaa", expireAfter: 30)
+    XCTAssertNil(failed)
+    await a.beat(configHash: "aaaa", expireAfter: 30)
+    XCTAssertEqual(lines.at(.error).count, 1, "one line per run of failures")
+    backend.unavailable = false
+    let back = await a.beat(configHash: "aaaa", expireAfter: 30)
+    XCTAssertNotNil(back)
+    XCTAssertTrue(lines.at(.info).contains("fleet heartbeat recorded again"))
+  }
+}
