@@ -66,6 +66,8 @@ let package = Package(
       dependencies: [
         "FeedModel", "FeedParser",
         .product(name: "TOMLKit", package: "TOMLKit"),
+        // SHA-256 of the loaded configuration (`Settings.configHash`, compared across a fleet).
+        .product(name: "Crypto", package: "swift-crypto"),
       ]
     ),
     .target(

@@ -67,6 +67,7 @@ public enum ConfigLoader {
     let feed = readFeed(reader.subtable("feed"))
     let crawl = readCrawl(reader.subtable("crawl"), baseURL: server.baseURL)
     let log = readLog(reader.subtable("log"))
+    let fleet = readFleet(reader.subtable("fleet"), store: store, crawl: crawl, file: mainFile)
 
     var sources: [(SourceDefinition, FileContext, String)] = []
     sources += readSources(reader, crawl: crawl)
@@ -139,7 +140,7 @@ public enum ConfigLoader {
       throw ConfigError(issues: sorted)
     }
     return Settings(
-      server: server, store: store, feed: feed, crawl: crawl, log: log,
+      server: server, store: store, feed: feed, crawl: crawl, log: log, fleet: fleet,
       sources: sources.map(\.0), files: files)
   }
 
@@ -305,15 +306,46 @@ public enum ConfigLoader {
 
   private static func readStore(_ t: TableReader?, directory: URL) -> Settings.Store {
     var store = Settings.Store(path: directory.appendingPathComponent("clusterwire.sqlite").path)
+    func absolute(_ path: String) -> String {
+      let expanded = (path as NSString).expandingTildeInPath
+      return expanded.hasPrefix("/")
+        ? URL(fileURLWithPath: expanded).standardizedFileURL.path
+        : directory.appendingPathComponent(expanded).standardizedFileURL.path
+    }
+    let hasPath = t?.has("path") ?? false
     if let path = t?.string("path") {
       if path.trimmingCharacters(in: .whitespaces).isEmpty {
         t?.report("path", "must not be empty")
       } else {
-        let expanded = (path as NSString).expandingTildeInPath
-        store.path =
-          expanded.hasPrefix("/")
-          ? URL(fileURLWithPath: expanded).standardizedFileURL.path
-          : directory.appendingPathComponent(expanded).standardizedFileURL.path
+        store.path = absolute(path)
+      }
+    }
+    if let url = t?.string("url") {
+      if url.trimmingCharacters(in: .whitespaces).isEmpty {
+        t?.report("url", "must not be empty")
+      } else if hasPath {
+        t?.report(
+          "url",
+          "give either path (an SQLite file) or url (a PostgreSQL database shared by a fleet), not both"
+        )
+      } else if let problem = PostgresURL.problem(url) {
+        t?.report("url", problem)
+      } else {
+        store.url = url
+      }
+    }
+    if let file = t?.string("password_file") {
+      if file.trimmingCharacters(in: .whitespaces).isEmpty {
+        t?.report("password_file", "must not be empty")
+      } else if !(t?.has("url") ?? false) {
+        t?.report(
+          "password_file", "password_file only applies to a PostgreSQL store (set url, not path)")
+      } else if let url = store.url, PostgresURL.hasPassword(url) {
+        t?.report(
+          "password_file",
+          "the url already carries a password: give it in one place (the URL or password_file)")
+      } else {
+        store.passwordFile = absolute(file)
       }
     }
     if let n = t?.int("max_entries", min: 1) { store.maxEntries = n }
@@ -367,6 +399,58 @@ public enum ConfigLoader {
     if let d = t?.duration("backoff_max") { crawl.backoffMax = d }
     t?.finish()
     return crawl
+  }
+
+  /// `[fleet]`. The lease TTL must outlast the longest fetch (timeout plus shutdown grace):
+  /// checked when the store is shared or `lease_ttl` is given, reported on `lease_ttl`, or on
+  /// `[crawl] timeout` when the default TTL is what it collides with.
+  private static func readFleet(
+    _ t: TableReader?, store: Settings.Store, crawl: Settings.Crawl, file: FileContext
+  ) -> Settings.Fleet {
+    var fleet = Settings.Fleet()
+    t?.markUsed("lease_ttl")  // known even when absent, for the typo suggestions
+    let leaseGiven = t?.has("lease_ttl") ?? false
+    var leaseValid = true
+    if leaseGiven {
+      if let d = t?.duration("lease_ttl") { fleet.leaseTTL = d } else { leaseValid = false }
+    }
+    if let d = t?.duration("heartbeat") { fleet.heartbeat = d }
+    if let id = t?.string("instance") {
+      if isInstanceID(id) {
+        fleet.instance = id
+      } else {
+        t?.report(
+          "instance",
+          "invalid instance id \"\(id)\" (1-100 characters from letters, digits, '.', '_' and '-')")
+      }
+    }
+    t?.finish()
+    let longest = crawl.timeout + crawl.shutdownGrace
+    if leaseValid, store.isShared || leaseGiven, fleet.leaseTTL <= longest {
+      let why =
+        "a lease would expire while its fetch may still run (crawl timeout "
+        + "\(ConfigUnits.formatDuration(crawl.timeout)) + shutdown grace "
+        + "\(ConfigUnits.formatDuration(crawl.shutdownGrace))) and another instance would fetch "
+        + "the source again"
+      if leaseGiven {
+        t?.report(
+          "lease_ttl",
+          "lease_ttl \(ConfigUnits.formatDuration(fleet.leaseTTL)) must exceed "
+            + "\(ConfigUnits.formatDuration(longest)): \(why)")
+      } else {
+        file.report(
+          "crawl.timeout",
+          "the default [fleet] lease_ttl (\(ConfigUnits.formatDuration(fleet.leaseTTL))) must exceed "
+            + "\(ConfigUnits.formatDuration(longest)): \(why); set [fleet] lease_ttl higher")
+      }
+    }
+    return fleet
+  }
+
+  /// A fleet instance id: what a log line, a metric label and a database column take safely.
+  static func isInstanceID(_ s: String) -> Bool {
+    (1...100).contains(s.count)
+      && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
   }
 
   private static func readLog(_ t: TableReader?) -> Settings.Log {

@@ -37,11 +37,19 @@ public struct Settings: Sendable, Hashable {
     public var listen: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
   }
 
-  /// `[store]`: the SQLite file and retention. Plain fields: Config does not depend on FeedStore.
+  /// `[store]`: the SQLite file or the PostgreSQL URL, and retention. Plain fields: Config does
+  /// not depend on FeedStore.
   public struct Store: Sendable, Hashable {
-    /// Absolute path (a relative one in the file is resolved against the main config's directory;
-    /// without `path`, `clusterwire.sqlite` next to the main config).
+    /// Absolute path of the SQLite file (a relative one in the file is resolved against the main
+    /// config's directory; without `path`, `clusterwire.sqlite` next to the main config). Not
+    /// used when `url` is set.
     public var path: String
+    /// `url`: the PostgreSQL store shared by a fleet (`postgresql://user:password@host:port/db`,
+    /// `?sslmode=` allowed), as written in the file; nil selects the SQLite file at `path`.
+    public var url: String?
+    /// `password_file`: absolute path of a file holding the database password (only with `url`;
+    /// a relative one is resolved against the main config's directory).
+    public var passwordFile: String?
     /// Entries kept per source.
     public var maxEntries: Int
     /// Entries first seen longer ago than this many seconds are dropped (never while they are
@@ -66,6 +74,37 @@ public struct Settings: Sendable, Hashable {
       self.removedGrace = removedGrace
       self.sweepInterval = sweepInterval
     }
+
+    /// True when the store is a PostgreSQL database shared by a fleet.
+    public var isShared: Bool { url != nil }
+
+    /// Where the store is, for logs and summaries: the SQLite path, or the URL without its
+    /// password (`postgresql://user@host:port/db`).
+    public var location: String { url.map { PostgresURL.redacted($0) } ?? path }
+  }
+
+  /// `[fleet]`: how instances sharing a PostgreSQL store split the crawl. Only used with
+  /// `[store] url`.
+  public struct Fleet: Sendable, Hashable {
+    /// `lease_ttl`: how long a claimed source stays leased to the instance fetching it; an
+    /// instance that dies loses its leases after this long. Must exceed the crawl timeout plus
+    /// the shutdown grace, or a lease could expire under a fetch still running.
+    public var leaseTTL: TimeInterval
+    /// `heartbeat`: how often the instance records that it is alive.
+    public var heartbeat: TimeInterval
+    /// `instance`: this instance's id in the fleet; nil means host name, pid and a random suffix
+    /// (chosen by the daemon at start-up).
+    public var instance: String?
+
+    public init(leaseTTL: TimeInterval = 120, heartbeat: TimeInterval = 5, instance: String? = nil)
+    {
+      self.leaseTTL = leaseTTL
+      self.heartbeat = heartbeat
+      self.instance = instance
+    }
+
+    /// Heartbeats older than this mean the instance is gone: three missed beats plus a lease.
+    public var expireAfter: TimeInterval { 3 * heartbeat + leaseTTL }
   }
 
   /// `[feed]`: the merged feed's own metadata.
@@ -100,11 +139,14 @@ public struct Settings: Sendable, Hashable {
     public var userAgent: String
     /// Cap of the exponential back-off after failures.
     public var backoffMax: TimeInterval
+    /// On shutdown, how long in-flight fetches may run on before they are cancelled. Not read
+    /// from the file; here because `[fleet] lease_ttl` is checked against it.
+    public var shutdownGrace: TimeInterval
 
     public init(
       interval: TimeInterval = 1800, timeout: TimeInterval = 30, connectTimeout: TimeInterval = 10,
       maxBody: Int = 10 << 20, perHost: Int = 2, concurrency: Int = 16, userAgent: String,
-      backoffMax: TimeInterval = 86_400
+      backoffMax: TimeInterval = 86_400, shutdownGrace: TimeInterval = 5
     ) {
       self.interval = interval
       self.timeout = timeout
@@ -114,6 +156,7 @@ public struct Settings: Sendable, Hashable {
       self.concurrency = concurrency
       self.userAgent = userAgent
       self.backoffMax = backoffMax
+      self.shutdownGrace = shutdownGrace
     }
   }
 
@@ -129,6 +172,7 @@ public struct Settings: Sendable, Hashable {
   public var feed: FeedInfo
   public var crawl: Crawl
   public var log: Log
+  public var fleet: Fleet
   /// All sources, main file first then drop-ins in sorted order, each in file order.
   public var sources: [SourceDefinition]
   /// Absolute paths of every file read (main first), e.g. for a reload to report.
@@ -136,13 +180,14 @@ public struct Settings: Sendable, Hashable {
 
   public init(
     server: Server, store: Store, feed: FeedInfo, crawl: Crawl, log: Log,
-    sources: [SourceDefinition], files: [String]
+    fleet: Fleet = Fleet(), sources: [SourceDefinition], files: [String]
   ) {
     self.server = server
     self.store = store
     self.feed = feed
     self.crawl = crawl
     self.log = log
+    self.fleet = fleet
     self.sources = sources
     self.files = files
   }
@@ -155,7 +200,22 @@ public struct Settings: Sendable, Hashable {
     var out: [String] = []
     out.append("listen:      \(server.listen)")
     out.append("base URL:    \(server.baseURL.absoluteString)")
-    out.append("store:       \(store.path)")
+    out.append("store:       \(store.location)")
+    if let url = store.url {
+      let password: String
+      if let file = store.passwordFile {
+        password = "password from \(file)"
+      } else if PostgresURL.hasPassword(url) {
+        password = "password in the URL"
+      } else {
+        password = "password from $PGPASSWORD (or none)"
+      }
+      out.append("             PostgreSQL, shared by a fleet; \(password)")
+      out.append(
+        "fleet:       lease \(ConfigUnits.formatDuration(fleet.leaseTTL)), heartbeat every "
+          + "\(ConfigUnits.formatDuration(fleet.heartbeat)), instance "
+          + "\(fleet.instance ?? "host-pid-random (default)")")
+    }
     out.append(
       "retention:   \(store.maxEntries) entries per source, \(ConfigUnits.formatDuration(store.maxAge)) "
         + "after first seen (never what a source still serves), swept every "

@@ -14,6 +14,8 @@ import NetworkGuard
 /// Thread-safe: the daemon calls `setSources`/`updateOptions` on reload while `run()` goes on.
 public final class Crawler: Sendable {
   private let store: any FeedStore
+  /// The same store when several instances share it: `run()` then claims due sources from it.
+  private let shared: (any SharedFeedStore)?
   private let logger: Logger
   private let client: HTTPClient
   private let policy: NetworkPolicy
@@ -56,6 +58,7 @@ public final class Crawler: Sendable {
     policy: NetworkPolicy = NetworkPolicy(), hopClientConfiguration: HTTPClient.Configuration? = nil
   ) {
     self.store = store
+    self.shared = store as? any SharedFeedStore
     self.logger = logger
     self.client = httpClient
     self.policy = policy
@@ -210,7 +213,13 @@ public final class Crawler: Sendable {
   /// On cancellation it stops starting fetches; running ones get `shutdownGrace` seconds to finish
   /// (and commit) before they are cancelled. Each commit is one store transaction, so it either
   /// happened or not.
+  ///
+  /// With a `SharedFeedStore` the store decides what is due, fleet-wide (see `runFleet`).
   public func run() async throws {
+    if let shared {
+      await runFleet(shared)
+      return
+    }
     enum Event: Sendable {
       case tick
       case done(Completion)
@@ -274,6 +283,129 @@ public final class Crawler: Sendable {
     }
   }
 
+  /// Fleet mode of `run()`: several instances share the store, so due-ness comes from it, not
+  /// from this instance's schedule. Every tick (at most a second apart, and at once when a fetch
+  /// finishes) it claims up to the free concurrency in due sources, leased to this instance
+  /// (`claimDue`, which also holds `perHost` across the fleet), and fetches them with this
+  /// instance's definitions. `record` releases a lease with the commit; a claim this instance
+  /// cannot serve (a source not in its config, a local per-host slot taken) is released at
+  /// once, and so is a fetch that ends without a commit (cancelled at shutdown, store error),
+  /// so nobody waits for a lease to expire unless an instance died.
+  private func runFleet(_ shared: any SharedFeedStore) async {
+    enum Event: Sendable {
+      case tick
+      case done(Completion)
+    }
+    progress.withLock { $0 = Date() }
+    logger.info("crawler in fleet mode", metadata: ["instance": "\(shared.instanceID)"])
+    await withTaskGroup(of: Event.self) { group in
+      var inFlight: [String: Date] = [:]  // source id → start
+      var perHost: [String: Int] = [:]
+      var timerRunning = false
+      var warnedUnknown: Set<String> = []
+      var lastClaimError: Date?
+      while !Task.isCancelled {
+        let now = Date()
+        let options = state.withLock { $0.options }
+        let stuckAfter = options.timeout + options.shutdownGrace + options.hangMargin
+        if !inFlight.values.contains(where: { now.timeIntervalSince($0) > stuckAfter }) {
+          progress.withLock { $0 = now }
+        }
+        let capacity = max(1, options.concurrency) - inFlight.count
+        if capacity > 0 {
+          do {
+            let claimed = try await shared.claimDue(
+              now: now, limit: capacity, perHost: max(1, options.perHost),
+              leaseTTL: options.leaseTTL)
+            lastClaimError = nil
+            let definitions = state.withLock { s in claimed.map { s.sources[$0]?.definition } }
+            var giveBack: [String] = []
+            for (id, definition) in zip(claimed, definitions) {
+              // Our own fetch outlived its lease and the claim came back to us: its commit
+              // releases the new lease too.
+              if inFlight[id] != nil { continue }
+              guard let definition else {
+                giveBack.append(id)
+                let message =
+                  "source=\(id) claimed but not in this instance's configuration: released "
+                  + "(does the fleet run different configurations?)"
+                if warnedUnknown.insert(id).inserted {
+                  logger.warning("\(message)")
+                } else {
+                  logger.debug("\(message)")
+                }
+                continue
+              }
+              let host = definition.hostKey
+              if let host, perHost[host, default: 0] >= max(1, options.perHost) {
+                giveBack.append(id)
+                continue
+              }
+              if let host { perHost[host, default: 0] += 1 }
+              inFlight[id] = now
+              group.addTask {
+                .done(
+                  await self.fetchLeased(definition, host: host, options: options, shared: shared))
+              }
+            }
+            if !giveBack.isEmpty {
+              do {
+                try await shared.release(sourceIDs: giveBack)
+              } catch {
+                logger.error("cannot release \(giveBack.count) leases: \(error)")
+              }
+            }
+          } catch {
+            if !Task.isCancelled,
+              lastClaimError.map({ now.timeIntervalSince($0) >= 60 }) ?? true
+            {
+              logger.error("cannot claim due sources from the shared store: \(error)")
+              lastClaimError = now
+            }
+          }
+        }
+        if !timerRunning {
+          timerRunning = true
+          group.addTask {
+            await self.wakeup.wait(upTo: 1)
+            return .tick
+          }
+        }
+        guard let event = await group.next() else { break }
+        switch event {
+        case .tick:
+          timerRunning = false
+        case .done(let done):
+          inFlight[done.sourceID] = nil
+          if let host = done.host { perHost[host, default: 1] -= 1 }
+          apply(done, countsAsProgress: false)
+        }
+      }
+      logger.info("crawler stopping", metadata: ["in_flight": "\(inFlight.count)"])
+    }
+  }
+
+  /// One leased fetch: a fetch that ends without a commit gives its lease back. The release
+  /// runs in a task of its own, since this one may be cancelled (shutdown) by then.
+  private func fetchLeased(
+    _ definition: SourceDefinition, host: String?, options: CrawlerOptions,
+    shared: any SharedFeedStore
+  ) async -> Completion {
+    let done = await fetchGracefully(definition, host: host, options: options)
+    if !done.recorded {
+      let logger = self.logger
+      let id = definition.id
+      await Task {
+        do {
+          try await shared.release(sourceIDs: [id])
+        } catch {
+          logger.warning("source=\(id) cannot release its lease (it expires on its own): \(error)")
+        }
+      }.value
+    }
+    return done
+  }
+
   // MARK: - one fetch
 
   /// Stores a completed fetch's next due time. `run()` judges progress itself (a hung fetch must
@@ -321,6 +453,14 @@ public final class Crawler: Sendable {
       logger.error("source=\(definition.id) cannot read stored state: \(error)")
     }
     let interpretation = await interpret(definition, stored: stored, options: options)
+    if shared != nil, Task.isCancelled {
+      // Shutdown cut the fetch short: in a fleet that is no failure of the source, and the
+      // lease goes back (`fetchLeased`) so another instance fetches it at once.
+      logger.info("source=\(definition.id) fetch cancelled before its commit: lease released")
+      return Completion(
+        sourceID: definition.id, host: host, result: .failed, nextDue: attemptedAt, newEntries: 0,
+        recorded: false)
+    }
     let failures = interpretation.result == .failed ? (stored?.consecutiveFailures ?? 0) + 1 : 0
     let kind: Schedule.FetchResultKind
     switch interpretation.result {

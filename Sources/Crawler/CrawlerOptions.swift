@@ -32,6 +32,10 @@ public struct CrawlerOptions: Sendable {
   /// store or the event loop below it): `Crawler.lastProgress` then stops moving so systemd's
   /// watchdog restarts the daemon.
   public var hangMargin: TimeInterval = 120
+  /// With a `SharedFeedStore` (a fleet): how long a claimed source stays leased to this
+  /// instance. Longer than `timeout + shutdownGrace` (the config checks it), so a lease never
+  /// expires under a fetch still running; an instance that dies loses its leases after this long.
+  public var leaseTTL: TimeInterval = 120
 
   public init(
     timeout: TimeInterval = 30, connectTimeout: TimeInterval = 10, maxBody: Int = 10 << 20,

@@ -26,6 +26,10 @@ struct CheckConfigCommand: ParsableCommand {
     let file = (config ?? path)!
     do {
       let settings = try ConfigLoader.load(path: file)
+      if settings.store.isShared, let problem = PostgresWiring.configurationProblem(settings) {
+        FileHandle.standardError.write(Data("\(file): store.url: \(problem)\n".utf8))
+        throw ExitCode.failure
+      }
       print(settings.summary())
     } catch {
       FileHandle.standardError.write(Data("\(error)\n".utf8))
@@ -34,67 +38,282 @@ struct CheckConfigCommand: ParsableCommand {
   }
 }
 
-/// `clusterwire status`: per-source health as the daemon recorded it.
+/// `clusterwire status`: per-source health as the daemon recorded it; with a shared store also
+/// who holds each source's lease and which instances are alive.
 struct StatusCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "status",
-    abstract: "Show each source's health: state, last success, last error, next due, entries.")
+    abstract:
+      "Show each source's health: state, last success, last error, next due, entries (and the fleet)."
+  )
 
   @Option(help: "The main config file.") var config: String
+  @Flag(help: "Print JSON (the same facts) instead of the table.") var json = false
 
   func run() async throws {
     LibXML.bootstrap()
     let settings = Wiring.loadSettings(config)
-    let store = try Wiring.openStore(settings)
+    let store: any FeedStore
+    do {
+      store = try await Wiring.openStore(
+        settings, logger: Logger(label: "clusterwire"),
+        instanceID: "status-\(Wiring.defaultInstanceID())")
+    } catch {
+      fail("cannot open the store \(settings.store.location): \(error)")
+    }
     let states = try await store.sourceStates()
     let counts = try await store.counts()
+    var fleet: FleetStatus?
+    if let shared = store as? any SharedFeedStore {
+      fleet = FleetStatus(
+        leases: try await shared.leases(), instances: try await shared.instances(),
+        configHash: settings.configHash)
+    }
     try await store.close()
-    print(Self.render(states, counts: counts, now: Date()))
+    if json {
+      FileHandle.standardOutput.write(
+        try Self.json(states, counts: counts, fleet: fleet, now: Date()))
+      print()
+    } else {
+      print(Self.render(states, counts: counts, now: Date(), fleet: fleet))
+    }
   }
 
-  static func render(_ states: [SourceState], counts: StoreCounts, now: Date) -> String {
+  /// What a shared store adds to `status`.
+  struct FleetStatus {
+    var leases: [String: SourceLease]
+    var instances: [FleetInstance]
+    /// The hash of the config `status` was given, to say which instances run another one.
+    var configHash: String
+
+    /// Config hash → instance ids, when the live instances do not all run the same config.
+    var mismatch: [String: [String]]? {
+      let byHash = Dictionary(grouping: instances, by: \.configHash).mapValues {
+        $0.map(\.id).sorted()
+      }
+      return byHash.count > 1 ? byHash : nil
+    }
+  }
+
+  static func stateWord(_ s: SourceState) -> String {
+    if s.gone { return "gone" }
+    if s.consecutiveFailures > 0 { return "failing×\(s.consecutiveFailures)" }
+    return s.lastAttempt == nil ? "new" : "ok"
+  }
+
+  static func errorText(_ s: SourceState) -> String {
+    var error = s.lastError ?? ""
+    if s.gone {
+      error +=
+        (error.isEmpty ? "" : "; ")
+        + "polling stopped: change any key of this source's table in the config and reload"
+    }
+    if let moved = s.movedTo {
+      error = "moved permanently to \(moved)" + (error.isEmpty ? "" : "; \(error)")
+    }
+    return error
+  }
+
+  static func render(
+    _ states: [SourceState], counts: StoreCounts, now: Date, fleet: FleetStatus? = nil
+  ) -> String {
     var out =
       "\(counts.entries) entries in \(counts.duplicateGroups) stories (\(counts.mergedGroups) seen in several sources), \(states.count) sources\n\n"
-    let header = [
+    var header = [
       "SOURCE", "STATE", "LAST SUCCESS", "NEXT DUE", "ENTRIES", "DROPPED", "LAST ERROR",
     ]
+    if fleet != nil { header.insert(contentsOf: ["HOLDER", "LAST HOLDER"], at: 2) }
     var rows: [[String]] = [header]
     for s in states {
-      let state: String
-      if s.gone {
-        state = "gone"
-      } else if s.consecutiveFailures > 0 {
-        state = "failing×\(s.consecutiveFailures)"
-      } else if s.lastAttempt == nil {
-        state = "new"
-      } else {
-        state = "ok"
-      }
-      var error = s.lastError ?? ""
-      if s.gone {
-        error +=
-          (error.isEmpty ? "" : "; ")
-          + "polling stopped: change any key of this source's table in the config and reload"
-      }
-      if let moved = s.movedTo {
-        error = "moved permanently to \(moved)" + (error.isEmpty ? "" : "; \(error)")
-      }
-      rows.append([
-        s.id, state, s.lastSuccess.map(rfc3339) ?? "never",
+      var row = [
+        s.id, stateWord(s), s.lastSuccess.map(rfc3339) ?? "never",
         s.gone ? "stopped" : (s.nextDue.map(rfc3339) ?? "soon"),
-        String(s.entryCount), String(s.retentionDropped), error,
-      ])
+        String(s.entryCount), String(s.retentionDropped), errorText(s),
+      ]
+      if let fleet {
+        let lease = fleet.leases[s.id]
+        row.insert(contentsOf: [lease?.owner ?? "—", lease?.lastHolder ?? "—"], at: 2)
+      }
+      rows.append(row)
     }
-    let widths = (0..<header.count - 1).map { col in rows.map { $0[col].count }.max() ?? 0 }
+    out += table(rows)
+    if let fleet {
+      out +=
+        "\nfleet: \(fleet.instances.count) live instance\(fleet.instances.count == 1 ? "" : "s")\n"
+      var rows = [["INSTANCE", "HOST", "PID", "HEARTBEAT", "CONFIG", "VERSION"]]
+      for i in fleet.instances {
+        rows.append([
+          i.id, i.hostname, String(i.pid),
+          "\(max(0, Int(now.timeIntervalSince(i.heartbeat).rounded()))) s ago",
+          String(i.configHash.prefix(12)) + (i.configHash == fleet.configHash ? "" : " (differs)"),
+          i.version,
+        ])
+      }
+      out += table(rows)
+      if let mismatch = fleet.mismatch {
+        out +=
+          "\nWARNING: THE FLEET RUNS \(mismatch.count) DIFFERENT CONFIGURATIONS "
+          + "(this config: \(fleet.configHash.prefix(12)))\n"
+        for (hash, ids) in mismatch.sorted(by: { $0.key < $1.key }) {
+          out += "  config \(hash.prefix(12)): \(ids.joined(separator: ", "))\n"
+        }
+        out += "  Give every instance the same configuration, then reload them.\n"
+      }
+    }
+    return out
+  }
+
+  /// Left-aligned columns, two spaces apart; the last column is not padded.
+  static func table(_ rows: [[String]]) -> String {
+    guard let columns = rows.first?.count, columns > 0 else { return "" }
+    let widths = (0..<columns - 1).map { col in rows.map { $0[col].count }.max() ?? 0 }
+    var out = ""
     for row in rows {
       var line = ""
-      for col in 0..<header.count - 1 {
+      for col in 0..<columns - 1 {
         line += row[col].padding(toLength: widths[col], withPad: " ", startingAt: 0) + "  "
       }
-      line += row[header.count - 1]
+      line += row[columns - 1]
       out += line.trimmingCharacters(in: .whitespaces) + "\n"
     }
     return out
+  }
+
+  /// `status --json`: the table's facts with full values (dates in RFC 3339, hashes whole).
+  struct StatusJSON: Encodable {
+    struct Source: Encodable {
+      var id: String
+      var state: String
+      var lastSuccess: Date?
+      var nextDue: Date?
+      var entries: Int
+      var dropped: Int
+      var lastError: String?
+      var leaseHolder: String?
+      var leaseUntil: Date?
+      var lastHolder: String?
+    }
+    struct Instance: Encodable {
+      var id: String
+      var hostname: String
+      var pid: Int
+      var startedAt: Date
+      var heartbeat: Date
+      var heartbeatAgeSeconds: Int
+      var configHash: String
+      var sameConfig: Bool
+      var version: String
+    }
+    struct Fleet: Encodable {
+      var configHash: String
+      var instances: [Instance]
+      var configMismatch: Bool
+      /// Config hash → instance ids, when they differ.
+      var configurations: [String: [String]]?
+    }
+    var entries: Int
+    var stories: Int
+    var mergedStories: Int
+    var sources: [Source]
+    var fleet: Fleet?
+  }
+
+  static func json(_ states: [SourceState], counts: StoreCounts, fleet: FleetStatus?, now: Date)
+    throws -> Data
+  {
+    let sources = states.map { s in
+      let lease = fleet?.leases[s.id]
+      let error = errorText(s)
+      return StatusJSON.Source(
+        id: s.id, state: stateWord(s), lastSuccess: s.lastSuccess,
+        nextDue: s.gone ? nil : s.nextDue, entries: s.entryCount, dropped: s.retentionDropped,
+        lastError: error.isEmpty ? nil : error, leaseHolder: lease?.owner, leaseUntil: lease?.until,
+        lastHolder: lease?.lastHolder)
+    }
+    let fleetJSON = fleet.map { f in
+      StatusJSON.Fleet(
+        configHash: f.configHash,
+        instances: f.instances.map { i in
+          StatusJSON.Instance(
+            id: i.id, hostname: i.hostname, pid: i.pid, startedAt: i.startedAt,
+            heartbeat: i.heartbeat,
+            heartbeatAgeSeconds: max(0, Int(now.timeIntervalSince(i.heartbeat).rounded())),
+            configHash: i.configHash, sameConfig: i.configHash == f.configHash, version: i.version)
+        }, configMismatch: f.mismatch != nil, configurations: f.mismatch)
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    return try encoder.encode(
+      StatusJSON(
+        entries: counts.entries, stories: counts.duplicateGroups,
+        mergedStories: counts.mergedGroups, sources: sources, fleet: fleetJSON))
+  }
+}
+
+/// `clusterwire copy-store --from PATH --to URL`: moves an SQLite store into an empty
+/// PostgreSQL one (every entry, id, duplicate group, tombstone and source state), then compares
+/// the counts. Exit 0 when they match, 2 when the copy finished but the counts differ, 1 when
+/// it could not run.
+struct CopyStoreCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "copy-store",
+    abstract: "Copy an SQLite store into a PostgreSQL database and verify the counts.")
+
+  @Option(help: "The SQLite store file to copy (it is only read).") var from: String
+  @Option(help: "The PostgreSQL store: postgresql://user[:password]@host[:port]/database.")
+  var to: String
+  @Option(
+    name: .customLong("password-file"),
+    help: "A file holding the database password (else the URL's, else $PGPASSWORD).")
+  var passwordFile: String?
+  @OptionGroup var logging: LoggingOptions
+
+  func validate() throws {
+    if let problem = PostgresURL.problem(to) { throw ValidationError("--to: \(problem)") }
+    if passwordFile != nil, PostgresURL.hasPassword(to) {
+      throw ValidationError(
+        "--to already carries a password: give it in one place (the URL or --password-file)")
+    }
+  }
+
+  func run() async throws {
+    JournalLogHandler.bootstrap(level: logging.level.flatMap(Logger.Level.init(rawValue:)) ?? .info)
+    let logger = Logger(label: "clusterwire")
+    let source = URL(fileURLWithPath: from).standardizedFileURL.path
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory),
+      !isDirectory.boolValue
+    else {
+      fail("copy-store: no SQLite store at \(from)")
+    }
+    let passwordPath = passwordFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+    if let passwordPath, !FileManager.default.isReadableFile(atPath: passwordPath) {
+      fail("copy-store: cannot read the password file \(passwordPath)")
+    }
+    let target = PostgresURL.redacted(to)
+    print("copying \(source) to \(target)…")
+    let summary: CopyStoreSummary
+    do {
+      summary = try await PostgresWiring.copy(
+        fromSQLite: source, toURL: to, passwordFile: passwordPath, logger: logger)
+    } catch {
+      fail("copy-store: \(error)")
+    }
+    var rows = [["", "SQLITE", "POSTGRESQL", ""]]
+    for row in summary.rows {
+      rows.append([
+        row.what, String(row.source), String(row.copied),
+        row.source == row.copied ? "ok" : "DIFFERS",
+      ])
+    }
+    print(StatusCommand.table(rows), terminator: "")
+    if summary.verified {
+      print("copied and verified: \(target) holds everything \(source) held")
+    } else {
+      fail("copy-store: the counts differ after the copy (see above); do not switch over", code: 2)
+    }
   }
 }
 
@@ -110,7 +329,14 @@ struct ExportCommand: AsyncParsableCommand {
   func run() async throws {
     LibXML.bootstrap()
     let settings = Wiring.loadSettings(config)
-    let store = try Wiring.openStore(settings)
+    let store: any FeedStore
+    do {
+      store = try await Wiring.openStore(
+        settings, logger: Logger(label: "clusterwire"),
+        instanceID: "export-\(Wiring.defaultInstanceID())")
+    } catch {
+      fail("cannot open the store \(settings.store.location): \(error)")
+    }
     let publisher = Publisher(store: store, options: Wiring.publisherOptions(settings))
     let count = try await publisher.export(to: URL(fileURLWithPath: out, isDirectory: true))
     try await store.close()

@@ -17,7 +17,7 @@ struct Clusterwire: AsyncParsableCommand {
     version: clusterwireVersion,
     subcommands: [
       RunCommand.self, CrawlCommand.self, StatusCommand.self, CheckConfigCommand.self,
-      ParseCommand.self, TrySourceCommand.self, ExportCommand.self,
+      ParseCommand.self, TrySourceCommand.self, ExportCommand.self, CopyStoreCommand.self,
     ]
   )
 }

@@ -51,7 +51,16 @@ struct CrawlCommand: AsyncParsableCommand {
 
   func run() async throws {
     let (settings, logger) = logging.start(config: config)
-    let store = try Wiring.openStore(settings)
+    let store: any FeedStore
+    do {
+      store = try await Wiring.openStore(settings, logger: logger)
+    } catch {
+      fail("cannot open the store \(settings.store.location): \(error)")
+    }
+    if settings.store.isShared {
+      logger.warning(
+        "crawl --once fetches every source now, whatever the fleet's leases and schedule")
+    }
     let client = Wiring.makeHTTPClient(settings)
     let crawler = Crawler(
       store: store, options: Wiring.crawlerOptions(settings), logger: logger, httpClient: client)
@@ -79,13 +88,17 @@ struct CrawlCommand: AsyncParsableCommand {
 final class Daemon: Sendable {
   let configPath: String
   let logger: Logger
-  let store: SQLiteFeedStore
+  let store: any FeedStore
+  /// The same store when it is shared by a fleet (PostgreSQL): heartbeat, change notices.
+  let shared: (any SharedFeedStore)?
   let client: HTTPClient
   let crawler: Crawler
   let publisher: Publisher
   let notifier = SystemdNotifier()
   let registry: PrometheusCollectorRegistry
   let settingsBox: LockedBox<Settings>
+  /// `Settings.configHash` of the running configuration (computed once per load).
+  let configHashBox: LockedBox<String>
   let startedAt = Date()
 
   init(
@@ -97,7 +110,17 @@ final class Daemon: Sendable {
     self.logger = logger
     self.registry = registry
     self.settingsBox = LockedBox(settings)
-    store = try Wiring.openStore(settings)
+    self.configHashBox = LockedBox(settings.configHash)
+    store = try await Wiring.openStore(settings, logger: logger)
+    shared = store as? any SharedFeedStore
+    if let shared {
+      logger.info(
+        "joined the fleet",
+        metadata: [
+          "instance": "\(shared.instanceID)", "store": "\(settings.store.location)",
+          "config_hash": "\(configHashBox.value.prefix(12))",
+        ])
+    }
     client = Wiring.makeHTTPClient(settings)
     crawler = Crawler(
       store: store, options: Wiring.crawlerOptions(settings), logger: logger, httpClient: client)
@@ -129,15 +152,20 @@ final class Daemon: Sendable {
       readiness: { [self] in await self.readiness() },
       metrics: { [self] in await self.metricsText() },
       onRunning: { [self] port in await self.serving(port: port) })
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+      .init(service: server),
+      .init(service: CrawlerService(daemon: self)),
+      .init(service: ReloadService(daemon: self)),
+      .init(service: HeartbeatService(daemon: self)),
+      .init(service: SweepService(daemon: self)),
+    ]
+    if let shared {
+      services.append(.init(service: FleetHeartbeatService(daemon: self, store: shared)))
+      services.append(.init(service: StoreChangeService(daemon: self, store: shared)))
+    }
     let group = ServiceGroup(
       configuration: .init(
-        services: [
-          .init(service: server),
-          .init(service: CrawlerService(daemon: self)),
-          .init(service: ReloadService(daemon: self)),
-          .init(service: HeartbeatService(daemon: self)),
-          .init(service: SweepService(daemon: self)),
-        ],
+        services: services,
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger))
     do {
@@ -176,10 +204,15 @@ final class Daemon: Sendable {
     notifier.notify("READY=1", "STATUS=\(await statusLine())")
   }
 
-  /// `/readyz`: the store answers and the scheduler loop made progress recently.
+  /// `/readyz`: the store answers (a shared one: its database can be reached now) and the
+  /// scheduler loop made progress recently.
   func readiness() async -> (ready: Bool, reason: String) {
     do {
-      _ = try await store.changeToken()
+      if let shared {
+        try await shared.ping()
+      } else {
+        _ = try await store.changeToken()
+      }
     } catch {
       return (false, "store unavailable: \(error)")
     }
@@ -241,17 +274,27 @@ final class Daemon: Sendable {
     if fresh.server.host != old.server.host || fresh.server.port != old.server.port {
       logger.warning("listen address changes take effect on restart")
     }
-    if fresh.store.path != old.store.path {
-      logger.warning("store path changes take effect on restart")
+    if fresh.store.path != old.store.path || fresh.store.url != old.store.url
+      || fresh.store.passwordFile != old.store.passwordFile
+    {
+      logger.warning("store changes (path, url, password_file) take effect on restart")
+    }
+    if fresh.fleet.instance != old.fleet.instance {
+      logger.warning("[fleet] instance changes take effect on restart")
     }
     do {
-      store.updateOptions(Wiring.storeOptions(fresh))
+      Wiring.updateStoreOptions(store, Wiring.storeOptions(fresh))
       await crawler.updateOptions(Wiring.crawlerOptions(fresh))
       try await crawler.setSources(fresh.sources)
       await publisher.updateOptions(Wiring.publisherOptions(fresh))
       await publisher.invalidate()
       settingsBox.value = fresh
-      logger.info("configuration reloaded", metadata: ["sources": "\(fresh.sources.count)"])
+      configHashBox.value = fresh.configHash
+      logger.info(
+        "configuration reloaded",
+        metadata: [
+          "sources": "\(fresh.sources.count)", "config_hash": "\(configHashBox.value.prefix(12))",
+        ])
       // New retention limits apply now, not at the next tick.
       await sweep()
     } catch {
@@ -334,5 +377,39 @@ final class LockedBox<Value: Sendable>: @unchecked Sendable {
   var value: Value {
     get { lock.withLock { _value } }
     set { lock.withLock { _value = newValue } }
+  }
+}
+
+/// Fleet membership (a shared store only): a heartbeat every `[fleet] heartbeat` with the
+/// running config's hash; `FleetMembership` compares it with the other live instances' (log
+/// line, `clusterwire_fleet_config_mismatch`, `clusterwire_fleet_instances`).
+struct FleetHeartbeatService: Service {
+  let daemon: Daemon
+  let store: any SharedFeedStore
+
+  func run() async throws {
+    let membership = FleetMembership(store: store, logger: daemon.logger)
+    while !Task.isCancelled && !Task.isShuttingDownGracefully {
+      let settings = daemon.settingsBox.value
+      await membership.beat(
+        configHash: daemon.configHashBox.value, expireAfter: settings.fleet.expireAfter)
+      let interval = max(0.1, settings.fleet.heartbeat)
+      try? await cancelWhenGracefulShutdown {
+        try await Task.sleep(for: .milliseconds(Int64(interval * 1000)))
+      }
+    }
+  }
+}
+
+/// A shared store announces every commit of every instance (`LISTEN`/`NOTIFY`): the publisher
+/// looks at the change token at once and re-renders, instead of noticing on its own clock.
+struct StoreChangeService: Service {
+  let daemon: Daemon
+  let store: any SharedFeedStore
+
+  func run() async throws {
+    for await _ in store.changeNotifications().cancelOnGracefulShutdown() {
+      await daemon.publisher.invalidate()
+    }
   }
 }

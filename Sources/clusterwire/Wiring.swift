@@ -26,7 +26,7 @@ enum Wiring {
       "configuration loaded",
       metadata: [
         "files": "\(s.files.joined(separator: ","))", "sources": "\(s.sources.count)",
-        "enabled": "\(s.enabledSources.count)", "store": "\(s.store.path)",
+        "enabled": "\(s.enabledSources.count)", "store": "\(s.store.location)",
       ])
   }
 
@@ -57,9 +57,41 @@ enum Wiring {
     }
   }
 
-  static func openStore(_ s: Settings) throws -> SQLiteFeedStore {
-    try SQLiteFeedStore(path: s.store.path, options: storeOptions(s))
+  /// The configured store: the SQLite file, or (with `[store] url`) the PostgreSQL database a
+  /// fleet shares, joined as instance `instanceID` (`instanceID(_:)` by default).
+  static func openStore(_ s: Settings, logger: Logger, instanceID: String? = nil) async throws
+    -> any FeedStore
+  {
+    guard s.store.isShared else {
+      return try SQLiteFeedStore(path: s.store.path, options: storeOptions(s))
+    }
+    return try await PostgresWiring.openPostgres(
+      s, instanceID: instanceID ?? Self.instanceID(s), logger: logger)
   }
+
+  /// Reloaded retention limits, for whichever store is open.
+  static func updateStoreOptions(_ store: any FeedStore, _ options: StoreOptions) {
+    if let sqlite = store as? SQLiteFeedStore {
+      sqlite.updateOptions(options)
+    } else if !PostgresWiring.updateOptions(store, options) {
+      Logger(label: "clusterwire").warning("store options changes take effect on restart")
+    }
+  }
+
+  /// This process's id in the fleet: `[fleet] instance`, else `defaultInstanceID()`.
+  static func instanceID(_ s: Settings) -> String { s.fleet.instance ?? defaultInstanceID() }
+
+  /// `host-pid-random`: unique per process even when two instances share a host (containers
+  /// with the same host name, a restart reusing a pid). Computed once per process.
+  static func defaultInstanceID() -> String { processInstanceID }
+
+  private static let processInstanceID: String = {
+    let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? ""
+    let safe = String(
+      host.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") ? $0 : "-" }.prefix(60))
+    let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+    return "\(safe.isEmpty ? "host" : safe)-\(ProcessInfo.processInfo.processIdentifier)-\(suffix)"
+  }()
 
   static func crawlerOptions(_ s: Settings) -> CrawlerOptions {
     var o = CrawlerOptions(userAgent: s.crawl.userAgent)
@@ -69,6 +101,8 @@ enum Wiring {
     o.perHost = s.crawl.perHost
     o.concurrency = s.crawl.concurrency
     o.backoffCap = s.crawl.backoffMax
+    o.shutdownGrace = s.crawl.shutdownGrace
+    o.leaseTTL = s.fleet.leaseTTL
     return o
   }
 
