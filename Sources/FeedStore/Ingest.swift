@@ -308,7 +308,7 @@ package struct Ingest<DB: StoreConnection> {
           try db.execute(
             oldHash == nil
               ? "UPDATE source SET configHash = ? WHERE id = ?"
-              : "UPDATE source SET configHash = ?, gone = 0 WHERE id = ?",
+              : "UPDATE source SET configHash = ?, nextDue = CASE WHEN gone = 1 THEN NULL ELSE nextDue END, gone = 0 WHERE id = ?",
             [.text(hash), .text(def.id)])
         }
         if same { continue }
@@ -324,11 +324,12 @@ package struct Ingest<DB: StoreConnection> {
             SQLValue(active ? nil : now.timeIntervalSince1970), .text(def.id),
           ])
         if oldURL != def.url {
-          // Validators, the current document and redirect/gone state belong to the old URL.
+          // Validators, the current document and redirect/gone state belong to the old URL; the
+          // new one is due at once (a fleet schedules from `nextDue`).
           try db.execute(
             """
             UPDATE source SET etag = NULL, lastModified = NULL, bodyHash = NULL, movedTo = NULL,
-              gone = 0, currentIDs = NULL WHERE id = ?
+              gone = 0, currentIDs = NULL, nextDue = NULL WHERE id = ?
             """, [.text(def.id)])
         }
         if wasActive != active {
