@@ -59,6 +59,8 @@ let package = Package(
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        // `copy(fromSQLite:)` reads the SQLite store directly.
+        .product(name: "GRDB", package: "GRDB.swift"),
       ]
     ),
     .target(
