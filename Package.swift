@@ -154,6 +154,14 @@ let package = Package(
       dependencies: [
         "TestSupport", "FeedStore", "FeedModel", .product(name: "GRDB", package: "GRDB.swift"),
       ]),
+    // The PostgreSQL store against a real server (`.ci/test` starts one; skipped without it).
+    .testTarget(
+      name: "PostgresStoreTests",
+      dependencies: [
+        "TestSupport", "PostgresStore", "FeedStore", "FeedModel",
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ]),
     .testTarget(
       name: "ConfigTests", dependencies: ["TestSupport", "Config", "FeedModel"],
       exclude: ["Fixtures"]),

@@ -66,6 +66,7 @@ package final class PostgresEngine: Sendable {
   }
 
   /// One read-only snapshot transaction.
+  @discardableResult
   package func read<T: Sendable>(_ body: @escaping @Sendable (PGConnection) throws -> T)
     async throws -> T
   {
@@ -73,6 +74,7 @@ package final class PostgresEngine: Sendable {
   }
 
   /// One write transaction under the fleet-wide write lock.
+  @discardableResult
   package func write<T: Sendable>(_ body: @escaping @Sendable (PGConnection) throws -> T)
     async throws -> T
   {
@@ -80,6 +82,7 @@ package final class PostgresEngine: Sendable {
   }
 
   /// One transaction on the fleet connection, under `lockKey`'s advisory lock when given.
+  @discardableResult
   package func fleetTransaction<T: Sendable>(
     lockKey: Int64? = nil, _ body: @escaping @Sendable (PGConnection) throws -> T
   ) async throws -> T {

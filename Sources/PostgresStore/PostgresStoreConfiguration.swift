@@ -213,7 +213,9 @@ public struct PostgresStoreConfiguration: Sendable, Hashable, CustomStringConver
       host: host, port: port, username: user, password: password, database: database, tls: tls)
     configuration.options.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
     configuration.options.additionalStartupParameters = [("application_name", applicationName)]
-    if sslMode == .verifyFull { configuration.options.tlsServerName = host }
+    // verify-full checks the certificate against `host`: PostgresNIO sends it as the TLS server
+    // name (NIOSSL then verifies it), or, for an IP literal (not allowed in SNI), NIOSSL
+    // verifies the peer's address against the certificate's IP entries.
     return configuration
   }
 
