@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// One RFC 5005 archive document of a timeline: the rows in `(after, through]` of the
 /// timeline order (sort date, group id). `after` is nil for the oldest page.
@@ -52,7 +51,7 @@ public struct ArchiveLayout: Sendable, Hashable {
 }
 
 /// The SQL side of archive pages (`archive_seal`), shared by every backend's rules.
-enum Archive {
+package enum Archive {
   /// The facet a scope's archive is sealed under. Published scopes are single-facet (all, one
   /// category, one source or one language); a query naming several is archived by its first.
   static func facet(_ query: TimelineQuery) -> String {
@@ -63,12 +62,14 @@ enum Archive {
     TimelineCursor(sortDate: Date(timeIntervalSince1970: Double(sortMs) / 1000), groupID: groupID)
   }
 
-  static func seals(_ db: Database, facet: String) throws -> [(sortMs: Int64, groupID: Int64)] {
-    try Row.fetchAll(
-      db.cachedStatement(
-        sql: "SELECT sortDate, groupID FROM archive_seal WHERE facet = ? ORDER BY page"),
-      arguments: [facet]
-    ).map { ($0[0], $0[1]) }
+  static func seals<DB: StoreConnection>(_ db: DB, facet: String) throws -> [(
+    sortMs: Int64, groupID: Int64
+  )] {
+    var seals: [(sortMs: Int64, groupID: Int64)] = []
+    try db.each(
+      "SELECT sortDate, groupID FROM archive_seal WHERE facet = ? ORDER BY page", [.text(facet)]
+    ) { seals.append(($0.int64(0), $0.int64(1))) }
+    return seals
   }
 
   static func layout(_ seals: [(sortMs: Int64, groupID: Int64)]) -> ArchiveLayout {
@@ -83,60 +84,43 @@ enum Archive {
   }
 
   /// Rows after the last seal (the current document), counted only up to `limit`.
-  static func unsealedCount(
-    _ db: Database, facet: String, after: (sortMs: Int64, groupID: Int64)?, limit: Int
+  static func unsealedCount<DB: StoreConnection>(
+    _ db: DB, facet: String, after: (sortMs: Int64, groupID: Int64)?, limit: Int
   ) throws -> Int {
     let last = after ?? (sortMs: Int64.min, groupID: Int64.min)
-    return try Int.fetchOne(
-      db.cachedStatement(
-        sql: """
-          SELECT COUNT(*) FROM (SELECT 1 FROM group_facet WHERE facet = ?
-            AND (sortDate, groupID) > (?, ?) LIMIT ?)
-          """), arguments: [facet, last.sortMs, last.groupID, limit]) ?? 0
+    // (PostgreSQL wants the subquery named.)
+    return try db.int64s(
+      """
+      SELECT COUNT(*) FROM (SELECT 1 FROM group_facet WHERE facet = ?
+        AND (sortDate, groupID) > (?, ?) LIMIT ?) AS unsealed
+      """, [.text(facet), .integer(last.sortMs), .integer(last.groupID), SQLValue(limit)]
+    ).first.map { Int($0) } ?? 0
   }
 
   /// Seals pages of `pageSize` rows, oldest first, while the current document would hold two
   /// pages or more. Runs in the write transaction, re-reading the seals, so two renders racing
   /// seal each page once.
-  static func seal(_ db: Database, _ query: TimelineQuery, pageSize: Int) throws {
+  static func seal<DB: StoreConnection>(_ db: DB, _ query: TimelineQuery, pageSize: Int) throws {
     let facet = facet(query)
     let seals = try seals(db, facet: facet)
     let last = seals.last ?? (sortMs: Int64.min, groupID: Int64.min)
     // One ascending walk of the facet's index range from the last seal.
-    let rows = try Row.fetchAll(
-      db,
-      sql: """
-        SELECT sortDate, groupID FROM group_facet WHERE facet = ? AND (sortDate, groupID) > (?, ?)
-        ORDER BY sortDate, groupID
-        """, arguments: [facet, last.sortMs, last.groupID]
-    ).map { (sortMs: $0[0] as Int64, groupID: $0[1] as Int64) }
+    let rows = try db.fetchAll(
+      """
+      SELECT sortDate, groupID FROM group_facet WHERE facet = ? AND (sortDate, groupID) > (?, ?)
+      ORDER BY sortDate, groupID
+      """, [.text(facet), .integer(last.sortMs), .integer(last.groupID)]
+    ).map { (sortMs: $0[0].int64 ?? 0, groupID: $0[1].int64 ?? 0) }
     let newPages = rows.count / pageSize - 1
     guard newPages > 0 else { return }
-    let insert = try db.cachedStatement(
-      sql: "INSERT INTO archive_seal (facet, page, sortDate, groupID) VALUES (?, ?, ?, ?)")
     for k in 1...newPages {
       let boundary = rows[k * pageSize - 1]
-      try insert.execute(arguments: [facet, seals.count + k, boundary.sortMs, boundary.groupID])
-    }
-  }
-}
-
-extension SQLiteFeedStore {
-  /// The archive layout of one timeline scope (`category`, `sourceID` or `language`, or none),
-  /// sealing new pages of `pageSize` first when the current document has reached two pages.
-  public func archives(_ query: TimelineQuery, pageSize: Int) async throws -> ArchiveLayout {
-    let size = max(1, min(pageSize, Timeline.maxLimit / 2))
-    let facet = Archive.facet(query)
-    let (seals, unsealed) = try await read { db in
-      let seals = try Archive.seals(db, facet: facet)
-      return (
-        seals, try Archive.unsealedCount(db, facet: facet, after: seals.last, limit: 2 * size)
-      )
-    }
-    guard unsealed >= 2 * size else { return Archive.layout(seals) }
-    return try await writeTransaction { db in
-      try Archive.seal(db, query, pageSize: size)
-      return Archive.layout(try Archive.seals(db, facet: facet))
+      try db.run(
+        "INSERT INTO archive_seal (facet, page, sortDate, groupID) VALUES (?, ?, ?, ?)",
+        [
+          .text(facet), SQLValue(seals.count + k), .integer(boundary.sortMs),
+          .integer(boundary.groupID),
+        ])
     }
   }
 }

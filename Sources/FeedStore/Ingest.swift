@@ -1,6 +1,5 @@
 import FeedModel
 import Foundation
-import GRDB
 
 /// The parts of an `Entry` that have no column of their own, stored as one JSON blob.
 ///
@@ -251,9 +250,11 @@ func isAbsoluteURI(_ s: String) -> Bool {
   return !s.contains(where: { $0.isWhitespace }) && s.count > 6
 }
 
-/// One write transaction's worth of work: source sync, or one crawl result.
-struct Ingest {
-  let db: Database
+/// One write transaction's worth of work: source sync, or one crawl result. Generic over the
+/// engine (`StoreConnection`), so SQLite and PostgreSQL run these very rules; specialised by the
+/// optimiser for each engine, so the SQLite hot path stays direct C-API calls.
+package struct Ingest<DB: StoreConnection> {
+  let db: DB
   let options: StoreOptions
   private var sourceCache: [String: (categories: [String], priority: Int)] = [:]
   private var deltas: [String: Int64] = [:]
@@ -262,27 +263,23 @@ struct Ingest {
   /// neither new nor updated, e.g. new categories).
   private var rewroteRows = false
 
-  init(db: Database, options: StoreOptions) {
+  package init(db: DB, options: StoreOptions) {
     self.db = db
     self.options = options
   }
 
-  static let facetSeparator: Character = "\u{1F}"
+  static var facetSeparator: Character { IngestConstants.facetSeparator }
   /// Near-duplicate candidates read per new entry, at most (see `nearDuplicateSQL`).
-  static let candidateLimit = 256
+  static var candidateLimit: Int { IngestConstants.candidateLimit }
 
   // MARK: sources
 
   mutating func syncSources(_ definitions: [SourceDefinition], at now: Date = Date()) throws {
-    var existing: [String: Row] = [:]
-    for row in try Row.fetchAll(
-      db,
-      sql: """
-        SELECT id, url, kind, title, categories, priority, language, active, configHash
-        FROM source
-        """)
+    var existing: [String: SQLRow] = [:]
+    for row in try db.fetchAll(
+      "SELECT id, url, kind, title, categories, priority, language, active, configHash FROM source")
     {
-      existing[row["id"]] = row
+      existing[row.string("id")] = row
     }
     var changed = false
     var refreshFacets: Set<String> = []
@@ -295,43 +292,44 @@ struct Ingest {
       let active = def.enabled
       let hash = Self.configHash(def)
       if let row = existing[def.id] {
-        let oldURL: String = row["url"]
-        let oldCategories: String = row["categories"]
-        let oldPriority: Int = row["priority"]
-        let oldHash: String? = row["configHash"]
-        let wasActive: Bool = row["active"]
+        let oldURL = row.string("url")
+        let oldCategories = row.string("categories")
+        let oldPriority = row.int("priority")
+        let oldHash = row.optionalString("configHash")
+        let wasActive = row.bool("active")
         let same =
-          oldURL == def.url && (row["kind"] as String) == def.kind.rawValue
-          && (row["title"] as String?) == def.title && oldCategories == categories
-          && oldPriority == def.priority && (row["language"] as String?) == def.language
+          oldURL == def.url && row.string("kind") == def.kind.rawValue
+          && row.optionalString("title") == def.title && oldCategories == categories
+          && oldPriority == def.priority && row.optionalString("language") == def.language
           && wasActive == active
         if oldHash != hash {
           // Any change of the source's table is the admin's answer to a 410 Gone (a store
           // upgraded from before the hash existed only records it).
           try db.execute(
-            sql: oldHash == nil
+            oldHash == nil
               ? "UPDATE source SET configHash = ? WHERE id = ?"
               : "UPDATE source SET configHash = ?, gone = 0 WHERE id = ?",
-            arguments: [hash, def.id])
+            [.text(hash), .text(def.id)])
         }
         if same { continue }
         changed = true
         try db.execute(
-          sql: """
-            UPDATE source SET url = ?, kind = ?, title = ?, categories = ?, priority = ?,
-              language = ?, active = ?, inactiveSince = ? WHERE id = ?
-            """,
-          arguments: [
-            def.url, def.kind.rawValue, def.title, categories, def.priority, def.language, active,
-            active ? nil : now.timeIntervalSince1970, def.id,
+          """
+          UPDATE source SET url = ?, kind = ?, title = ?, categories = ?, priority = ?,
+            language = ?, active = ?, inactiveSince = ? WHERE id = ?
+          """,
+          [
+            .text(def.url), .text(def.kind.rawValue), SQLValue(def.title), .text(categories),
+            SQLValue(def.priority), SQLValue(def.language), SQLValue(active),
+            SQLValue(active ? nil : now.timeIntervalSince1970), .text(def.id),
           ])
         if oldURL != def.url {
           // Validators, the current document and redirect/gone state belong to the old URL.
           try db.execute(
-            sql: """
-              UPDATE source SET etag = NULL, lastModified = NULL, bodyHash = NULL, movedTo = NULL,
-                gone = 0, currentIDs = NULL WHERE id = ?
-              """, arguments: [def.id])
+            """
+            UPDATE source SET etag = NULL, lastModified = NULL, bodyHash = NULL, movedTo = NULL,
+              gone = 0, currentIDs = NULL WHERE id = ?
+            """, [.text(def.id)])
         }
         if wasActive != active {
           toggled.append(def.id)
@@ -342,27 +340,29 @@ struct Ingest {
       } else {
         changed = true
         try db.execute(
-          sql: """
-            INSERT INTO source (id, url, kind, title, categories, priority, language, active,
-              configHash, inactiveSince)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-          arguments: [
-            def.id, def.url, def.kind.rawValue, def.title, categories, def.priority, def.language,
-            active, hash, active ? nil : now.timeIntervalSince1970,
+          """
+          INSERT INTO source (id, url, kind, title, categories, priority, language, active,
+            configHash, inactiveSince)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          """,
+          [
+            .text(def.id), .text(def.url), .text(def.kind.rawValue), SQLValue(def.title),
+            .text(categories), SQLValue(def.priority), SQLValue(def.language), SQLValue(active),
+            .text(hash), SQLValue(active ? nil : now.timeIntervalSince1970),
           ])
       }
     }
-    for (id, row) in existing where !configured.contains(id) && (row["active"] as Bool) {
+    for (id, row) in existing.sorted(by: { $0.key < $1.key })
+    where !configured.contains(id) && row.bool("active") {
       changed = true
       try db.execute(
-        sql: "UPDATE source SET active = 0, inactiveSince = ? WHERE id = ?",
-        arguments: [now.timeIntervalSince1970, id])
+        "UPDATE source SET active = 0, inactiveSince = ? WHERE id = ?",
+        [.real(now.timeIntervalSince1970), .text(id)])
       toggled.append(id)
     }
     sourceCache = [:]
     try refreshGroups(ofSources: toggled)
-    for id in refreshFacets.union(refreshPreference) {
+    for id in refreshFacets.union(refreshPreference).sorted() {
       let sql =
         refreshFacets.contains(id)
         ? "SELECT DISTINCT groupID FROM entry WHERE sourceID = ?"
@@ -370,7 +370,7 @@ struct Ingest {
         SELECT DISTINCT e.groupID FROM entry e JOIN grp g ON g.id = e.groupID
         WHERE e.sourceID = ? AND g.memberCount > 1
         """
-      for groupID in try Int64.fetchAll(db, sql: sql, arguments: [id]) {
+      for groupID in try db.int64s(sql, [.text(id)]) {
         try refreshGroup(groupID)
       }
     }
@@ -399,12 +399,13 @@ struct Ingest {
     categories: [String], priority: Int
   ) {
     if let cached = sourceCache[sourceID] { return cached }
-    let row = try Row.fetchOne(
-      db.cachedStatement(sql: "SELECT categories, priority FROM source WHERE id = ?"),
-      arguments: [sourceID])
-    let json: String = row?[0] ?? "[]"
+    var json = "[]"
+    var priority = 0
+    try db.each("SELECT categories, priority FROM source WHERE id = ?", [.text(sourceID)]) {
+      json = $0.string(0)
+      priority = $0.int(1)
+    }
     let categories = (try? JSONDecoder().decode([String].self, from: Data(json.utf8))) ?? []
-    let priority: Int = row?[1] ?? 0
     let info = (categories: categories, priority: priority)
     sourceCache[sourceID] = info
     return info
@@ -418,22 +419,21 @@ struct Ingest {
     throws -> IngestReport
   {
     guard
-      let row = try Row.fetchOne(
-        db.cachedStatement(
-          sql: """
-            SELECT etag, lastModified, bodyHash, consecutiveFailures, failingSince, lastSuccess,
-              gone, language, keyMode, entryCount, feedID, feedTitle, feedLink, feedUpdated,
-              feedIcon, feedRights, feedAuthor, feedLanguage, feedHead FROM source WHERE id = ?
-            """), arguments: [outcome.sourceID])
+      let row = try db.fetchOne(
+        """
+        SELECT etag, lastModified, bodyHash, consecutiveFailures, failingSince, lastSuccess,
+          gone, language, keyMode, entryCount, feedID, feedTitle, feedLink, feedUpdated,
+          feedIcon, feedRights, feedAuthor, feedLanguage, feedHead FROM source WHERE id = ?
+        """, [.text(outcome.sourceID)])
     else { throw FeedStoreError.unknownSource(outcome.sourceID) }
     let at = outcome.attemptedAt.timeIntervalSince1970
-    var etag: String? = row["etag"]
-    var lastModified: String? = row["lastModified"]
-    var bodyHash: String? = row["bodyHash"]
-    var failures: Int = row["consecutiveFailures"]
-    var failingSince: Double? = row["failingSince"]
-    var lastSuccess: Double? = row["lastSuccess"]
-    var gone: Bool = row["gone"]
+    var etag = row.optionalString("etag")
+    var lastModified = row.optionalString("lastModified")
+    var bodyHash = row.optionalString("bodyHash")
+    var failures = row.int("consecutiveFailures")
+    var failingSince = row.optionalDouble("failingSince")
+    var lastSuccess = row.optionalDouble("lastSuccess")
+    var gone = row.bool("gone")
     switch outcome.result {
     case .fetched:
       etag = outcome.etag
@@ -460,17 +460,17 @@ struct Ingest {
       gone = true
     }
     let lastError = outcome.error ?? (outcome.result == .gone ? "410 Gone" : nil)
-    try db.cachedStatement(
-      sql: """
-        UPDATE source SET etag = ?, lastModified = ?, bodyHash = ?, lastAttempt = ?,
-          lastSuccess = ?, httpStatus = ?, consecutiveFailures = ?, lastError = ?,
-          failingSince = ?, nextDue = ?, movedTo = ?, gone = ? WHERE id = ?
-        """
-    ).execute(
-      arguments: [
-        etag, lastModified, bodyHash, at, lastSuccess, outcome.httpStatus, failures, lastError,
-        failingSince, outcome.nextDue.timeIntervalSince1970, outcome.movedTo, gone,
-        outcome.sourceID,
+    try db.run(
+      """
+      UPDATE source SET etag = ?, lastModified = ?, bodyHash = ?, lastAttempt = ?,
+        lastSuccess = ?, httpStatus = ?, consecutiveFailures = ?, lastError = ?,
+        failingSince = ?, nextDue = ?, movedTo = ?, gone = ? WHERE id = ?
+      """,
+      [
+        SQLValue(etag), SQLValue(lastModified), SQLValue(bodyHash), .real(at),
+        SQLValue(lastSuccess), SQLValue(outcome.httpStatus), SQLValue(failures),
+        SQLValue(lastError), SQLValue(failingSince), .real(outcome.nextDue.timeIntervalSince1970),
+        SQLValue(outcome.movedTo), SQLValue(gone), .text(outcome.sourceID),
       ])
     var report = IngestReport()
     // Only what is published moves the change token: a 304, an identical body or a failure
@@ -478,15 +478,15 @@ struct Ingest {
     var publishedChange = false
     if outcome.result == .gone {
       // The document is gone: nothing of it protects its entries from retention any more.
-      try db.cachedStatement(sql: "UPDATE source SET currentIDs = NULL WHERE id = ?").execute(
-        arguments: [outcome.sourceID])
+      try db.run("UPDATE source SET currentIDs = NULL WHERE id = ?", [.text(outcome.sourceID)])
     }
     if let feed {
       let author = feed.authors.first.flatMap { $0.name ?? $0.email }
       let oldMeta: [String?] = [
-        row["feedID"], row["feedTitle"], row["feedLink"],
-        (row["feedUpdated"] as Double?).map { "\($0)" }, row["feedIcon"], row["feedRights"],
-        row["feedAuthor"], row["feedLanguage"],
+        row.optionalString("feedID"), row.optionalString("feedTitle"),
+        row.optionalString("feedLink"), row.optionalDouble("feedUpdated").map { "\($0)" },
+        row.optionalString("feedIcon"), row.optionalString("feedRights"),
+        row.optionalString("feedAuthor"), row.optionalString("feedLanguage"),
       ]
       let newMeta: [String?] = [
         feed.id, feed.title, feed.link, feed.updated.map { "\($0.timeIntervalSince1970)" },
@@ -494,20 +494,22 @@ struct Ingest {
       ]
       // The whole head is what `atom:source` is built from: a change of any of it is published.
       let head = FeedHead.encode(feed)
-      if oldMeta != newMeta || (row["feedHead"] as Data?) != head { publishedChange = true }
-      try db.cachedStatement(
-        sql: """
-          UPDATE source SET feedID = ?, feedTitle = ?, feedLink = ?, feedUpdated = ?, feedIcon = ?,
-            feedRights = ?, feedAuthor = ?, feedLanguage = ?, feedHead = ? WHERE id = ?
-          """
-      ).execute(
-        arguments: [
-          feed.id, feed.title, feed.link, feed.updated?.timeIntervalSince1970,
-          feed.icon ?? feed.logo, feed.rights, author, feed.language, head, outcome.sourceID,
+      if oldMeta != newMeta || row.optionalData("feedHead") != head { publishedChange = true }
+      try db.run(
+        """
+        UPDATE source SET feedID = ?, feedTitle = ?, feedLink = ?, feedUpdated = ?, feedIcon = ?,
+          feedRights = ?, feedAuthor = ?, feedLanguage = ?, feedHead = ? WHERE id = ?
+        """,
+        [
+          SQLValue(feed.id), SQLValue(feed.title), SQLValue(feed.link),
+          SQLValue(feed.updated?.timeIntervalSince1970), SQLValue(feed.icon ?? feed.logo),
+          SQLValue(feed.rights), SQLValue(author), SQLValue(feed.language), SQLValue(head),
+          .text(outcome.sourceID),
         ])
       report = try ingestEntries(
-        prepared, sourceID: outcome.sourceID, mode: row["keyMode"], entryCount: row["entryCount"],
-        sourceLanguage: primaryLanguage(row["language"] as String?), at: outcome.attemptedAt)
+        prepared, sourceID: outcome.sourceID, mode: row.int("keyMode"),
+        entryCount: row.int("entryCount"),
+        sourceLanguage: primaryLanguage(row.optionalString("language")), at: outcome.attemptedAt)
       if report.inserted + report.updated + report.expired > 0 || rewroteRows {
         publishedChange = true
       }
@@ -615,10 +617,9 @@ struct Ingest {
       // removed before (tombstones), which published ids are taken, and which canonical URLs
       // another source already has. (Rows this transaction inserts belong to this source, so
       // they never change these answers for the entries after them.)
-      let hasTombstones =
-        try Int.fetchOne(
-          db.cachedStatement(sql: "SELECT 1 FROM tombstone WHERE sourceID = ? LIMIT 1"),
-          arguments: [sourceID]) != nil
+      let hasTombstones = try !db.int64s(
+        "SELECT 1 FROM tombstone WHERE sourceID = ? LIMIT 1", [.text(sourceID)]
+      ).isEmpty
       if hasTombstones {
         var removed = Set<String>()
         try fetchIn(
@@ -661,19 +662,18 @@ struct Ingest {
         count += 1
       }
     }
-    try db.cachedStatement(sql: "UPDATE source SET currentIDs = ? WHERE id = ?").execute(
-      arguments: [Retention.pack(current), sourceID])
+    try db.run(
+      "UPDATE source SET currentIDs = ? WHERE id = ?",
+      [.blob(Retention.pack(current)), .text(sourceID)])
 
     let dropped = try applyRetention(
       sourceID: sourceID, mode: mode, entryCount: count, protected: Set(current), at: at)
     count -= dropped.total
     report.expired += dropped.total
     if count != initialCount || dropped.total > 0 {
-      try db.cachedStatement(
-        sql: """
-          UPDATE source SET entryCount = ?, retentionDropped = retentionDropped + ? WHERE id = ?
-          """
-      ).execute(arguments: [count, dropped.total, sourceID])
+      try db.run(
+        "UPDATE source SET entryCount = ?, retentionDropped = retentionDropped + ? WHERE id = ?",
+        [SQLValue(count), SQLValue(dropped.total), .text(sourceID)])
     }
     return report
   }
@@ -710,8 +710,8 @@ struct Ingest {
   }
 
   /// Values per `IN (…)` list in `fetchIn`.
-  static let inListSize = 32
-  static let inList = " (" + Array(repeating: "?", count: inListSize).joined(separator: ", ") + ")"
+  static var inListSize: Int { IngestConstants.inListSize }
+  static var inList: String { IngestConstants.inList }
 
   /// Runs `sql`, which ends with `IN`, with `(?, …)` appended, over `values` in chunks of
   /// `inListSize`, calling `row` on each result row: a feed's lookups become a few statements,
@@ -719,9 +719,9 @@ struct Ingest {
   /// NULL, which matches nothing). `before` binds the parameters ahead of the list.
   private func fetchIn(
     _ sql: String, before: [String] = [], _ values: [String],
-    _ row: (RawStatement) throws -> Void
+    _ row: (DB.Statement) throws -> Void
   ) throws {
-    let statement = try RawStatement(db, sql + Self.inList)
+    let statement = try db.statement(sql + Self.inList)
     var start = 0
     while start < values.count {
       let end = min(start + Self.inListSize, values.count)
@@ -743,19 +743,23 @@ struct Ingest {
   /// Re-keys a source's stored entries after its key mode was raised. A row whose new key is
   /// already taken keeps its old one: nothing is duplicated and nothing is lost.
   private func migrateKeys(sourceID: String, to mode: Int) throws {
-    let rows = try Row.fetchAll(
-      db, sql: "SELECT id, key, guid, link, canonicalURL, idHash FROM entry WHERE sourceID = ?",
-      arguments: [sourceID])
+    let rows = try db.fetchAll(
+      "SELECT id, key, guid, link, canonicalURL, idHash FROM entry WHERE sourceID = ?",
+      [.text(sourceID)])
     for row in rows {
       let newKey = PreparedEntry.key(
-        mode: mode, guid: row["guid"], canonical: row["canonicalURL"], link: row["link"],
-        idHash: row["idHash"])
-      if newKey != (row["key"] as String) {
-        try db.execute(
-          sql: "UPDATE OR IGNORE entry SET key = ? WHERE id = ?", arguments: [newKey, row["id"]])
+        mode: mode, guid: row.optionalString("guid"), canonical: row.optionalString("canonicalURL"),
+        link: row.optionalString("link"), idHash: row.string("idHash"))
+      if newKey != row.string("key") {
+        // (What `UPDATE OR IGNORE` did on SQLite alone: a taken key leaves the row as it is.)
+        try db.run(
+          """
+          UPDATE entry SET key = ? WHERE id = ?
+            AND NOT EXISTS (SELECT 1 FROM entry WHERE sourceID = ? AND key = ?)
+          """, [.text(newKey), row["id"], .text(sourceID), .text(newKey)])
       }
     }
-    try db.execute(sql: "UPDATE source SET keyMode = ? WHERE id = ?", arguments: [mode, sourceID])
+    try db.run("UPDATE source SET keyMode = ? WHERE id = ?", [SQLValue(mode), .text(sourceID)])
   }
 
   /// Entry ids come from a persisted counter (read once per transaction, written back at the
@@ -764,9 +768,13 @@ struct Ingest {
 
   private mutating func allocateID() throws -> Int64 {
     if nextID == nil {
-      guard
-        let value = try Int64.fetchOne(
-          db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'nextEntryID'"))
+      // PostgreSQL: the counter row stays locked until commit, so two instances writing at once
+      // never hand out the same id (SQLite's write transaction is exclusive already).
+      let sql =
+        db.dialect == .postgres
+        ? "SELECT value FROM meta WHERE key = 'nextEntryID' FOR UPDATE"
+        : "SELECT value FROM meta WHERE key = 'nextEntryID'"
+      guard let value = try db.int64s(sql, []).first
       else { throw FeedStoreError.corrupt("meta.nextEntryID missing") }
       nextID = value
     }
@@ -815,8 +823,7 @@ struct Ingest {
       let facets = facetList(
         sourceID: sourceID, language: language, categories: try categories(of: sourceID)
       ).sorted()
-      let group = try RawStatement(
-        db,
+      let group = try db.statement(
         "INSERT INTO grp (id, preferredEntryID, sortDate, memberCount, facets) VALUES (?, ?, ?, 1, ?)"
       )
       try group.bind(1, id)
@@ -828,8 +835,7 @@ struct Ingest {
       bump("groups")
     }
     let e = p.entry
-    let row = try RawStatement(
-      db,
+    let row = try db.statement(
       """
       INSERT INTO entry (id, sourceID, key, groupID, sortDate, firstSeen, contentUpdated, language,
         simhash, tokenCount, normTitle, canonicalURL, idHash, contentHash, fullHash, atomID, guid,
@@ -882,21 +888,22 @@ struct Ingest {
   ) throws {
     let e = p.entry
     let simhash = Int64(bitPattern: p.fingerprint.simhash)
-    try db.cachedStatement(
-      sql: """
-        UPDATE entry SET guid = ?, title = ?, link = ?, published = ?, updated = ?, summaryType = ?,
-          summary = ?, contentType = ?, content = ?, entryLanguage = ?, extra = ?, language = ?,
-          normTitle = ?, simhash = ?, tokenCount = ?, contentHash = ?, fullHash = ?,
-          contentUpdated = ?
-        WHERE id = ?
-        """
-    ).execute(
-      arguments: [
-        p.guid, e.title, e.link, e.published?.timeIntervalSince1970,
-        e.updated?.timeIntervalSince1970, e.summary.map { $0.type == .html ? 1 : 0 },
-        e.summary?.value, e.content.map { $0.type == .html ? 1 : 0 }, e.content?.value,
-        e.language, p.extra, language, p.normTitle, simhash, p.fingerprint.tokenCount,
-        p.contentHash, p.fullHash, contentUpdated, ex.id,
+    try db.run(
+      """
+      UPDATE entry SET guid = ?, title = ?, link = ?, published = ?, updated = ?, summaryType = ?,
+        summary = ?, contentType = ?, content = ?, entryLanguage = ?, extra = ?, language = ?,
+        normTitle = ?, simhash = ?, tokenCount = ?, contentHash = ?, fullHash = ?,
+        contentUpdated = ?
+      WHERE id = ?
+      """,
+      [
+        SQLValue(p.guid), SQLValue(e.title), SQLValue(e.link),
+        SQLValue(e.published?.timeIntervalSince1970), SQLValue(e.updated?.timeIntervalSince1970),
+        SQLValue(e.summary.map { $0.type == .html ? 1 : 0 }), SQLValue(e.summary?.value),
+        SQLValue(e.content.map { $0.type == .html ? 1 : 0 }), SQLValue(e.content?.value),
+        SQLValue(e.language), SQLValue(p.extra), SQLValue(language), .text(p.normTitle),
+        .integer(simhash), SQLValue(p.fingerprint.tokenCount), .text(p.contentHash),
+        .text(p.fullHash), .real(contentUpdated), .integer(ex.id),
       ])
     let wasIndexed = ex.tokenCount > 0
     let isIndexed = p.fingerprint.tokenCount > 0
@@ -914,9 +921,14 @@ struct Ingest {
   /// Inserts a new group's timeline rows, one statement for all its facets.
   /// Deletes a group's timeline rows (those it had at `sortMs`).
   private func deleteFacets(_ facets: some Sequence<String>, sortMs: Int64, groupID: Int64) throws {
-    let delete = try db.cachedStatement(
-      sql: "DELETE FROM group_facet WHERE facet = ? AND sortDate = ? AND groupID = ?")
-    for f in facets { try delete.execute(arguments: [f, sortMs, groupID]) }
+    let delete = try db.statement(
+      "DELETE FROM group_facet WHERE facet = ? AND sortDate = ? AND groupID = ?")
+    for f in facets {
+      try delete.bind(1, f)
+      try delete.bind(2, sortMs)
+      try delete.bind(3, groupID)
+      try delete.execute()
+    }
   }
 
   /// `grp.facets`: a group's timeline facets in one text column, so they can be deleted without
@@ -932,8 +944,7 @@ struct Ingest {
   private func updateGroup(
     _ groupID: Int64, preferred: Int64, sortMs: Int64, memberCount: Int, facets: [String]
   ) throws {
-    let update = try RawStatement(
-      db,
+    let update = try db.statement(
       "UPDATE grp SET preferredEntryID = ?, sortDate = ?, memberCount = ?, facets = ? WHERE id = ?")
     try update.bind(1, preferred)
     try update.bind(2, sortMs)
@@ -946,19 +957,13 @@ struct Ingest {
   /// The multi-row `group_facet` insert for `count` facets (one statement per group).
   /// (Built once for the usual counts, so the hot path does not rebuild the text.)
   static func facetInsertSQL(count: Int) -> String {
-    count < facetInsertSQLs.count ? facetInsertSQLs[count] : makeFacetInsertSQL(count: count)
-  }
-
-  private static let facetInsertSQLs: [String] = (0..<16).map(makeFacetInsertSQL)
-
-  private static func makeFacetInsertSQL(count: Int) -> String {
-    let values = Array(repeating: "(?, ?, ?)", count: count).joined(separator: ", ")
-    return "INSERT OR IGNORE INTO group_facet (facet, sortDate, groupID) VALUES \(values)"
+    let built = IngestConstants.facetInsertSQLs
+    return count < built.count ? built[count] : IngestConstants.makeFacetInsertSQL(count: count)
   }
 
   private func insertFacets(_ facets: [String], sortMs: Int64, groupID: Int64) throws {
     guard !facets.isEmpty else { return }
-    let insert = try RawStatement(db, Self.facetInsertSQL(count: facets.count))
+    let insert = try db.statement(Self.facetInsertSQL(count: facets.count))
     var index: Int32 = 1
     for f in facets {
       try insert.bind(index, f)
@@ -971,8 +976,7 @@ struct Ingest {
 
   private func indexNearDuplicate(id: Int64, simhash: UInt64, sortMs: Int64) throws {
     let bucket = sortMs / NearDuplicateIndex.bucketMilliseconds
-    let insert = try RawStatement(
-      db,
+    let insert = try db.statement(
       "INSERT INTO near_dup (bucket, band, entryID) VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?), (?, ?, ?)"
     )
     for band in 0..<NearDuplicateIndex.bands {
@@ -986,11 +990,11 @@ struct Ingest {
 
   private func unindexNearDuplicate(id: Int64, simhash: UInt64, sortMs: Int64) throws {
     let keys = NearDuplicateIndex.bandKeys(simhash)
-    try db.cachedStatement(
-      sql: "DELETE FROM near_dup WHERE bucket = ? AND band IN (?, ?, ?, ?) AND entryID = ?"
-    ).execute(
-      arguments: [
-        sortMs / NearDuplicateIndex.bucketMilliseconds, keys[0], keys[1], keys[2], keys[3], id,
+    try db.run(
+      "DELETE FROM near_dup WHERE bucket = ? AND band IN (?, ?, ?, ?) AND entryID = ?",
+      [
+        .integer(sortMs / NearDuplicateIndex.bucketMilliseconds), .integer(keys[0]),
+        .integer(keys[1]), .integer(keys[2]), .integer(keys[3]), .integer(id),
       ])
   }
 
@@ -1017,7 +1021,7 @@ struct Ingest {
     guard p.fingerprint.tokenCount > 0 else { return nil }
     let window = Int64(options.duplicateWindow * 1000)
     let buckets = NearDuplicateIndex.buckets(around: sortMs, window: window)
-    let query = try RawStatement(db, Self.nearDuplicateSQL(bucketCount: buckets.count))
+    let query = try db.statement(Self.nearDuplicateSQL(bucketCount: buckets.count))
     var index: Int32 = 1
     for bucket in buckets {
       try query.bind(index, bucket)
@@ -1052,34 +1056,33 @@ struct Ingest {
   /// every stronger key mode, so it is not resurrected even after a later re-key.
   mutating func remove(entryID: Int64, mode: Int, at: Double) throws {
     guard
-      let row = try Row.fetchOne(
-        db.cachedStatement(
-          sql: """
-            SELECT sourceID, key, groupID, guid, link, canonicalURL, idHash, simhash, tokenCount,
-              sortDate FROM entry WHERE id = ?
-            """),
-        arguments: [entryID])
+      let row = try db.fetchOne(
+        """
+        SELECT sourceID, key, groupID, guid, link, canonicalURL, idHash, simhash, tokenCount,
+          sortDate FROM entry WHERE id = ?
+        """, [.integer(entryID)])
     else { return }
-    let sourceID: String = row["sourceID"]
-    var keys: Set<String> = [row["key"]]
+    let sourceID = row.string("sourceID")
+    var keys: Set<String> = [row.string("key")]
     for m in mode...2 {
       keys.insert(
         PreparedEntry.key(
-          mode: m, guid: row["guid"], canonical: row["canonicalURL"], link: row["link"],
-          idHash: row["idHash"]))
+          mode: m, guid: row.optionalString("guid"), canonical: row.optionalString("canonicalURL"),
+          link: row.optionalString("link"), idHash: row.string("idHash")))
     }
-    let stmt = try db.cachedStatement(
-      sql: "INSERT OR IGNORE INTO tombstone (sourceID, key, removedAt) VALUES (?, ?, ?)")
-    for key in keys {
-      try stmt.execute(arguments: [sourceID, key, at])
-      if db.changesCount > 0 { bump("tombstones") }
+    for key in keys.sorted() {
+      let inserted = try db.execute(
+        "INSERT INTO tombstone (sourceID, key, removedAt) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        [.text(sourceID), .text(key), .real(at)])
+      if inserted > 0 { bump("tombstones") }
     }
-    if (row["tokenCount"] as Int) > 0 {
+    if row.int("tokenCount") > 0 {
       try unindexNearDuplicate(
-        id: entryID, simhash: UInt64(bitPattern: row["simhash"] as Int64), sortMs: row["sortDate"])
+        id: entryID, simhash: UInt64(bitPattern: row.int64("simhash")),
+        sortMs: row.int64("sortDate"))
     }
-    try db.cachedStatement(sql: "DELETE FROM entry WHERE id = ?").execute(arguments: [entryID])
-    try refreshGroup(row["groupID"])
+    try db.run("DELETE FROM entry WHERE id = ?", [.integer(entryID)])
+    try refreshGroup(row.int64("groupID"))
   }
 
   /// Adds a new entry to an existing group without re-reading its members: the entry becomes
@@ -1090,8 +1093,7 @@ struct Ingest {
     groupID: Int64, entryID: Int64, sourceID: String, language: String?, sortMs: Int64,
     firstSeen: Double
   ) throws {
-    let g = try RawStatement(
-      db,
+    let g = try db.statement(
       """
       SELECT g.preferredEntryID, g.sortDate, g.memberCount, g.facets, s.priority, e.firstSeen
       FROM grp g JOIN entry e ON e.id = g.preferredEntryID JOIN source s ON s.id = e.sourceID
@@ -1132,50 +1134,49 @@ struct Ingest {
   /// Recomputes a group after a member joined, left or changed: preferred entry (highest source
   /// priority, then earliest first seen), its sort date, member count and timeline facets.
   mutating func refreshGroup(_ groupID: Int64) throws {
-    let members = try Row.fetchAll(
-      db.cachedStatement(
-        sql: """
-          SELECT e.id, e.sourceID, e.language, e.sortDate FROM entry e
-          JOIN source s ON s.id = e.sourceID
-          WHERE e.groupID = ? AND s.active = 1
-          ORDER BY s.priority DESC, e.firstSeen ASC, e.id ASC
-          """), arguments: [groupID])
-    let old = try Row.fetchOne(
-      db.cachedStatement(
-        sql: "SELECT preferredEntryID, sortDate, memberCount, facets FROM grp WHERE id = ?"),
-      arguments: [groupID])
-    let oldSort: Int64 = old?["sortDate"] ?? 0
-    let oldCount: Int = old?["memberCount"] ?? 0
-    let oldFacets: [String] = (old?["facets"] as String?).map(Self.decodeFacets) ?? []
+    var members: [(id: Int64, sourceID: String, language: String?, sortDate: Int64)] = []
+    try db.each(
+      """
+      SELECT e.id, e.sourceID, e.language, e.sortDate FROM entry e
+      JOIN source s ON s.id = e.sourceID
+      WHERE e.groupID = ? AND s.active = 1
+      ORDER BY s.priority DESC, e.firstSeen ASC, e.id ASC
+      """, [.integer(groupID)]
+    ) { members.append(($0.int64(0), $0.string(1), $0.optionalString(2), $0.int64(3))) }
+    var old: (sortDate: Int64, memberCount: Int, facets: String)?
+    try db.each(
+      "SELECT sortDate, memberCount, facets FROM grp WHERE id = ?", [.integer(groupID)]
+    ) { old = ($0.int64(0), $0.int(1), $0.string(2)) }
+    let oldSort = old?.sortDate ?? 0
+    let oldCount = old?.memberCount ?? 0
+    let oldFacets = old.map { Self.decodeFacets($0.facets) } ?? []
     if members.isEmpty {
       try deleteFacets(oldFacets, sortMs: oldSort, groupID: groupID)
       if old != nil {
-        try db.cachedStatement(sql: "DELETE FROM grp WHERE id = ?").execute(arguments: [groupID])
+        try db.run("DELETE FROM grp WHERE id = ?", [.integer(groupID)])
         bump("groups", by: -1)
         if oldCount > 1 { bump("mergedGroups", by: -1) }
       }
       return
     }
     let preferred = members[0]
-    let sortMs: Int64 = preferred["sortDate"]
+    let sortMs = preferred.sortDate
     var facetSet = Set<String>()
     for m in members {
-      let sid: String = m["sourceID"]
       facetSet.formUnion(
-        facetList(sourceID: sid, language: m["language"], categories: try categories(of: sid)))
+        facetList(
+          sourceID: m.sourceID, language: m.language, categories: try categories(of: m.sourceID)))
     }
     let facets = facetSet.sorted()
     if old == nil {
       // Its members all belonged to inactive sources (the row was removed) and one came back,
       // or a new entry joined such a group.
-      try db.cachedStatement(
-        sql: """
-          INSERT INTO grp (id, preferredEntryID, sortDate, memberCount, facets)
-          VALUES (?, ?, ?, ?, ?)
-          """
-      ).execute(arguments: [
-        groupID, preferred["id"] as Int64, sortMs, members.count, Self.encodeFacets(facets),
-      ])
+      try db.run(
+        "INSERT INTO grp (id, preferredEntryID, sortDate, memberCount, facets) VALUES (?, ?, ?, ?, ?)",
+        [
+          .integer(groupID), .integer(preferred.id), .integer(sortMs), SQLValue(members.count),
+          .text(Self.encodeFacets(facets)),
+        ])
       try insertFacets(facets, sortMs: sortMs, groupID: groupID)
       bump("groups")
       if members.count > 1 { bump("mergedGroups") }
@@ -1186,7 +1187,7 @@ struct Ingest {
       try insertFacets(facets, sortMs: sortMs, groupID: groupID)
     }
     try updateGroup(
-      groupID, preferred: preferred["id"], sortMs: sortMs, memberCount: members.count,
+      groupID, preferred: preferred.id, sortMs: sortMs, memberCount: members.count,
       facets: facets)
     if oldCount <= 1 && members.count > 1 { bump("mergedGroups") }
     if oldCount > 1 && members.count <= 1 { bump("mergedGroups", by: -1) }
@@ -1198,9 +1199,27 @@ struct Ingest {
     deltas[key, default: 0] += delta
   }
 
+  /// Writes the counters, in key order: on PostgreSQL every transaction then locks the `meta`
+  /// rows it updates in one order, so two of them never deadlock on each other's counters.
   mutating func flushDeltas() throws {
-    let stmt = try db.cachedStatement(sql: "UPDATE meta SET value = value + ? WHERE key = ?")
-    for (key, delta) in deltas where delta != 0 { try stmt.execute(arguments: [delta, key]) }
+    for (key, delta) in deltas.sorted(by: { $0.key < $1.key }) where delta != 0 {
+      try db.run("UPDATE meta SET value = value + ? WHERE key = ?", [.integer(delta), .text(key)])
+    }
     deltas = [:]
+  }
+}
+
+/// `Ingest`'s constants (a generic type cannot hold static stored properties).
+enum IngestConstants {
+  static let facetSeparator: Character = "\u{1F}"
+  static let candidateLimit = 256
+  static let inListSize = 32
+  static let inList = " (" + Array(repeating: "?", count: inListSize).joined(separator: ", ") + ")"
+  static let facetInsertSQLs: [String] = (0..<16).map(makeFacetInsertSQL)
+
+  static func makeFacetInsertSQL(count: Int) -> String {
+    let values = Array(repeating: "(?, ?, ?)", count: count).joined(separator: ", ")
+    return
+      "INSERT INTO group_facet (facet, sortDate, groupID) VALUES \(values) ON CONFLICT DO NOTHING"
   }
 }

@@ -13,12 +13,14 @@ import GRDBSQLite
 /// Every use starts with `sqlite3_reset` + `sqlite3_clear_bindings`, so a statement left half
 /// stepped by a thrown error never leaks its state into the next use. Strings and blobs are bound
 /// `SQLITE_TRANSIENT` (SQLite copies them), so no Swift buffer has to outlive the call.
-struct RawStatement {
+///
+/// It is `SQLiteConnection`'s `StoreStatement`: the rules' hot path reaches SQLite through it.
+package struct RawStatement: StoreStatement {
   private let handle: OpaquePointer
   private let db: Database
   private let sql: String
 
-  init(_ db: Database, _ sql: String) throws {
+  package init(_ db: Database, _ sql: String) throws {
     let statement = try db.cachedStatement(sql: sql)
     handle = statement.sqliteStatement
     self.db = db
@@ -41,25 +43,25 @@ struct RawStatement {
 
   // MARK: binding (1-based parameter index, as in SQLite)
 
-  func bind(_ index: Int32, _ value: Int64) throws {
+  package func bind(_ index: Int32, _ value: Int64) throws {
     try check(sqlite3_bind_int64(handle, index, value))
   }
 
-  func bind(_ index: Int32, _ value: Int) throws {
+  package func bind(_ index: Int32, _ value: Int) throws {
     try check(sqlite3_bind_int64(handle, index, Int64(value)))
   }
 
-  func bind(_ index: Int32, _ value: Int64?) throws {
+  package func bind(_ index: Int32, _ value: Int64?) throws {
     guard let value else { return try check(sqlite3_bind_null(handle, index)) }
     try check(sqlite3_bind_int64(handle, index, value))
   }
 
-  func bind(_ index: Int32, _ value: Double?) throws {
+  package func bind(_ index: Int32, _ value: Double?) throws {
     guard let value else { return try check(sqlite3_bind_null(handle, index)) }
     try check(sqlite3_bind_double(handle, index, value))
   }
 
-  func bind(_ index: Int32, _ value: String?) throws {
+  package func bind(_ index: Int32, _ value: String?) throws {
     guard var value else { return try check(sqlite3_bind_null(handle, index)) }
     let code = value.withUTF8 { utf8 -> Int32 in
       guard let base = utf8.baseAddress, utf8.count > 0 else {
@@ -73,7 +75,7 @@ struct RawStatement {
     try check(code)
   }
 
-  func bind(_ index: Int32, _ value: Data?) throws {
+  package func bind(_ index: Int32, _ value: Data?) throws {
     guard let value else { return try check(sqlite3_bind_null(handle, index)) }
     let code = value.withUnsafeBytes { bytes -> Int32 in
       guard let base = bytes.baseAddress, bytes.count > 0 else {
@@ -87,19 +89,19 @@ struct RawStatement {
   // MARK: running
 
   /// Runs a statement that returns no rows.
-  func execute() throws {
+  package func execute() throws {
     let code = sqlite3_step(handle)
     guard code == SQLITE_DONE || code == SQLITE_ROW else { throw error(code) }
     sqlite3_reset(handle)
   }
 
   /// Rewinds the statement for another run; its bindings stay.
-  func reset() {
+  package func reset() {
     sqlite3_reset(handle)
   }
 
   /// Advances to the next result row: false when there is none left.
-  func step() throws -> Bool {
+  package func step() throws -> Bool {
     let code = sqlite3_step(handle)
     if code == SQLITE_ROW { return true }
     guard code == SQLITE_DONE else { throw error(code) }
@@ -108,33 +110,33 @@ struct RawStatement {
 
   // MARK: reading the current row (0-based column index, as in SQLite)
 
-  func isNull(_ column: Int32) -> Bool {
+  package func isNull(_ column: Int32) -> Bool {
     sqlite3_column_type(handle, column) == SQLITE_NULL
   }
 
-  func int64(_ column: Int32) -> Int64 {
+  package func int64(_ column: Int32) -> Int64 {
     sqlite3_column_int64(handle, column)
   }
 
-  func int(_ column: Int32) -> Int {
+  package func int(_ column: Int32) -> Int {
     Int(sqlite3_column_int64(handle, column))
   }
 
-  func double(_ column: Int32) -> Double {
+  package func double(_ column: Int32) -> Double {
     sqlite3_column_double(handle, column)
   }
 
-  func optionalDouble(_ column: Int32) -> Double? {
+  package func optionalDouble(_ column: Int32) -> Double? {
     isNull(column) ? nil : sqlite3_column_double(handle, column)
   }
 
-  func string(_ column: Int32) -> String {
+  package func string(_ column: Int32) -> String {
     guard let text = sqlite3_column_text(handle, column) else { return "" }
     let count = Int(sqlite3_column_bytes(handle, column))
     return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
   }
 
-  func optionalString(_ column: Int32) -> String? {
+  package func optionalString(_ column: Int32) -> String? {
     isNull(column) ? nil : string(column)
   }
 }

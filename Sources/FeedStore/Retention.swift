@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// What retention removed from one source in one pass.
 public struct SourceRetention: Sendable, Hashable {
@@ -43,7 +42,7 @@ public struct RetentionSweep: Sendable, Hashable {
 ///   `inactiveGrace`, so re-enabling it within that time re-announces nothing;
 /// - tombstones (keys of removed entries, so a re-served old item is not resurrected) are kept
 ///   for `tombstoneLifetime`, the longest window that needs them.
-enum Retention {
+package enum Retention {
   /// `source.currentIDs`: the current document's entry ids, packed little-endian.
   static func pack(_ ids: [Int64]) -> Data {
     var data = Data(capacity: ids.count * 8)
@@ -83,9 +82,9 @@ extension Ingest {
     let atSeconds = at.timeIntervalSince1970
     var count = entryCount
     let cutoff = atSeconds - options.maxAge
-    let old = try Int64.fetchAll(
-      db.cachedStatement(sql: "SELECT id FROM entry WHERE sourceID = ? AND firstSeen < ?"),
-      arguments: [sourceID, cutoff]
+    let old = try db.int64s(
+      "SELECT id FROM entry WHERE sourceID = ? AND firstSeen < ?",
+      [.text(sourceID), .real(cutoff)]
     ).filter { !protected.contains($0) }
     for id in old { try remove(entryID: id, mode: mode, at: atSeconds) }
     count -= old.count
@@ -93,10 +92,9 @@ extension Ingest {
     if count > options.maxEntriesPerSource {
       var excess = count - options.maxEntriesPerSource
       var victims: [Int64] = []
-      let candidates = try Int64.fetchAll(
-        db.cachedStatement(
-          sql: "SELECT id FROM entry WHERE sourceID = ? ORDER BY sortDate ASC, id ASC LIMIT ?"),
-        arguments: [sourceID, excess + protected.count])
+      let candidates = try db.int64s(
+        "SELECT id FROM entry WHERE sourceID = ? ORDER BY sortDate ASC, id ASC LIMIT ?",
+        [.text(sourceID), SQLValue(excess + protected.count)])
       for id in candidates where excess > 0 && !protected.contains(id) {
         victims.append(id)
         excess -= 1
@@ -111,9 +109,8 @@ extension Ingest {
   /// changed: a story whose preferred copy came from it falls back to the next active copy.
   mutating func refreshGroups(ofSources ids: [String]) throws {
     for id in ids {
-      for groupID in try Int64.fetchAll(
-        db.cachedStatement(sql: "SELECT DISTINCT groupID FROM entry WHERE sourceID = ?"),
-        arguments: [id])
+      for groupID in try db.int64s(
+        "SELECT DISTINCT groupID FROM entry WHERE sourceID = ?", [.text(id)])
       {
         try refreshGroup(groupID)
       }
@@ -132,37 +129,32 @@ extension Ingest {
     let graceCutoff = at.timeIntervalSince1970 - options.inactiveGrace
     for sourceID in sourceIDs {
       guard
-        let row = try Row.fetchOne(
-          db.cachedStatement(
-            sql: """
-              SELECT keyMode, entryCount, currentIDs, active, inactiveSince FROM source
-              WHERE id = ?
-              """), arguments: [sourceID])
+        let row = try db.fetchOne(
+          "SELECT keyMode, entryCount, currentIDs, active, inactiveSince FROM source WHERE id = ?",
+          [.text(sourceID)])
       else { continue }
-      let mode: Int = row["keyMode"]
-      let count: Int = row["entryCount"]
+      let mode = row.int("keyMode")
+      let count = row.int("entryCount")
       guard count > 0 else { continue }
       var result: SourceRetention
-      let active: Bool = row["active"]
-      if !active, let since = row["inactiveSince"] as Double?, since < graceCutoff {
+      let active = row.bool("active")
+      if !active, let since = row.optionalDouble("inactiveSince"), since < graceCutoff {
         result = SourceRetention(sourceID: sourceID)
-        let ids = try Int64.fetchAll(
-          db.cachedStatement(sql: "SELECT id FROM entry WHERE sourceID = ?"),
-          arguments: [sourceID])
+        let ids = try db.int64s(
+          "SELECT id FROM entry WHERE sourceID = ?", [.text(sourceID)])
         for id in ids { try remove(entryID: id, mode: mode, at: at.timeIntervalSince1970) }
         result.purged = ids.count
       } else {
         result = try applyRetention(
           sourceID: sourceID, mode: mode, entryCount: count,
-          protected: Retention.unpack(row["currentIDs"] as Data?), at: at)
+          protected: Retention.unpack(row.optionalData("currentIDs")), at: at)
       }
       guard result.total > 0 else { continue }
-      try db.cachedStatement(
-        sql: """
-          UPDATE source SET entryCount = entryCount - ?, retentionDropped = retentionDropped + ?
-          WHERE id = ?
-          """
-      ).execute(arguments: [result.total, result.total, sourceID])
+      try db.run(
+        """
+        UPDATE source SET entryCount = entryCount - ?, retentionDropped = retentionDropped + ?
+        WHERE id = ?
+        """, [SQLValue(result.total), SQLValue(result.total), .text(sourceID)])
       results.append(result)
     }
     if !results.isEmpty { bump("changeToken") }
@@ -173,8 +165,7 @@ extension Ingest {
   /// Deletes tombstones older than their lifetime; returns how many.
   mutating func pruneTombstones(at: Date) throws -> Int {
     let cutoff = at.timeIntervalSince1970 - Retention.tombstoneLifetime(options)
-    try db.execute(sql: "DELETE FROM tombstone WHERE removedAt < ?", arguments: [cutoff])
-    let pruned = db.changesCount
+    let pruned = try db.execute("DELETE FROM tombstone WHERE removedAt < ?", [.real(cutoff)])
     if pruned > 0 { bump("tombstones", by: -Int64(pruned)) }
     try flushDeltas()
     return pruned

@@ -13,21 +13,23 @@ import GRDB
 public final class SQLiteFeedStore: FeedStore, @unchecked Sendable {
   let pool: DatabasePool
   public let path: String
-  private let lock = NSLock()
-  private var isClosed = false
-  private var currentOptions: StoreOptions
+  /// The store's rules over this file; every protocol requirement delegates to it.
+  package let core: StoreCore<SQLiteEngine>
+  private let closed = SQLiteEngine.ClosedFlag()
+  private let currentOptions: OptionsBox
   /// Retention and matching limits; a config reload changes them (`updateOptions`).
-  public var options: StoreOptions { lock.withLock { currentOptions } }
+  public var options: StoreOptions { currentOptions.value }
 
   /// New limits from a reloaded config; the next transaction uses them.
   public func updateOptions(_ options: StoreOptions) {
-    lock.withLock { currentOptions = options }
+    currentOptions.value = options
   }
 
   /// Opens (creating when missing, with its parent directory) and migrates the database.
   public init(path: String, options: StoreOptions = StoreOptions()) throws {
     self.path = path
-    self.currentOptions = options
+    let box = OptionsBox(options)
+    self.currentOptions = box
     let parent = URL(fileURLWithPath: path).deletingLastPathComponent()
     try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
     var config = Configuration()
@@ -36,6 +38,7 @@ public final class SQLiteFeedStore: FeedStore, @unchecked Sendable {
     config.label = "clusterwire.store"
     config.prepareDatabase(Self.configureConnection)
     pool = try DatabasePool(path: path, configuration: config)
+    core = StoreCore(engine: SQLiteEngine(pool: pool, closed: closed), options: { box.value })
     let migrator = Schema.migrator
     if try pool.read({ try migrator.hasBeenSuperseded($0) }) {
       throw FeedStoreError.corrupt("\(path) was written by a newer version of clusterwire")
@@ -56,126 +59,58 @@ public final class SQLiteFeedStore: FeedStore, @unchecked Sendable {
     try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192")
   }
 
-  private func checkOpen() throws {
-    if lock.withLock({ isClosed }) { throw FeedStoreError.closed }
-  }
-
-  /// Runs `body` in one IMMEDIATE transaction (the write lock is taken up front, so two
-  /// processes sharing the file never deadlock upgrading a read lock).
-  func writeTransaction<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T)
-    async throws -> T
-  {
-    try checkOpen()
-    return try await pool.writeWithoutTransaction { db in
-      var result: T?
-      try db.inTransaction(.immediate) {
-        result = try body(db)
-        return .commit
-      }
-      return result!
-    }
-  }
-
   func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-    try checkOpen()
-    return try await pool.read(body)
+    try await core.engine.read { try body($0.db) }
   }
 
   // MARK: FeedStore
 
   public func syncSources(_ definitions: [SourceDefinition]) async throws {
-    try await writeTransaction { db in
-      var ingest = Ingest(db: db, options: self.options)
-      try ingest.syncSources(definitions)
-    }
+    try await core.syncSources(definitions)
   }
 
   public func sourceState(id: String) async throws -> SourceState? {
-    try await read { db in
-      try Row.fetchOne(db, sql: "SELECT * FROM source WHERE id = ?", arguments: [id]).map(
-        Self.sourceState)
-    }
+    try await core.sourceState(id: id)
   }
 
   public func sourceStates() async throws -> [SourceState] {
-    try await read { db in
-      try Row.fetchAll(db, sql: "SELECT * FROM source WHERE active = 1 ORDER BY id").map(
-        Self.sourceState)
-    }
+    try await core.sourceStates()
   }
 
   @discardableResult
   public func record(_ outcome: FetchOutcome, feed: Feed?) async throws -> IngestReport {
-    // Hashing, fingerprinting and encoding happen here, before the write lock is taken: the
-    // transaction itself is only lookups and writes.
-    let prepared: [PreparedEntry]
-    if let feed { prepared = try await PreparedEntry.prepareAll(feed) } else { prepared = [] }
-    return try await writeTransaction { db in
-      var ingest = Ingest(db: db, options: self.options)
-      return try ingest.record(outcome, feed: feed, prepared: prepared)
-    }
+    try await core.record(outcome, feed: feed)
   }
 
   public func timeline(_ query: TimelineQuery) async throws -> TimelinePage {
-    try await read { db in try Timeline.page(db, query) }
+    try await core.timeline(query)
+  }
+
+  /// The archive layout of one timeline scope (`category`, `sourceID` or `language`, or none),
+  /// sealing new pages of `pageSize` first when the current document has reached two pages.
+  public func archives(_ query: TimelineQuery, pageSize: Int) async throws -> ArchiveLayout {
+    try await core.archives(query, pageSize: pageSize)
   }
 
   public func counts() async throws -> StoreCounts {
-    try await read { db in
-      let meta = try Self.meta(db)
-      let sources = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM source WHERE active = 1") ?? 0
-      let entries =
-        try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(entryCount), 0) FROM source") ?? 0
-      return StoreCounts(
-        sources: sources, entries: entries, duplicateGroups: Int(meta["groups"] ?? 0),
-        mergedGroups: Int(meta["mergedGroups"] ?? 0), tombstones: Int(meta["tombstones"] ?? 0))
-    }
+    try await core.counts()
   }
 
   public func facets() async throws -> StoreFacets {
-    try await read { db in
-      StoreFacets(
-        categories: try Timeline.distinctFacets(db, prefix: "c:"),
-        languages: try Timeline.distinctFacets(db, prefix: "l:"))
-    }
+    try await core.facets()
   }
 
   public func changeToken() async throws -> Int64 {
-    try await read { db in
-      try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'changeToken'") ?? 0
-    }
+    try await core.changeToken()
   }
 
   @discardableResult
   public func sweep(at: Date) async throws -> RetentionSweep {
-    let ids = try await read { db in try String.fetchAll(db, sql: "SELECT id FROM source") }
-    var sweep = RetentionSweep()
-    // Batches of sources per transaction: the write lock is never held for a whole sweep of a
-    // large network, so crawl results keep committing in between.
-    var start = 0
-    while start < ids.count {
-      let batch = Array(ids[start..<min(start + 200, ids.count)])
-      start += batch.count
-      let results = try await writeTransaction { db in
-        var ingest = Ingest(db: db, options: self.options)
-        return try ingest.sweep(sourceIDs: batch, at: at)
-      }
-      sweep.sources += results
-    }
-    sweep.tombstonesPruned = try await writeTransaction { db in
-      var ingest = Ingest(db: db, options: self.options)
-      return try ingest.pruneTombstones(at: at)
-    }
-    return sweep
+    try await core.sweep(at: at)
   }
 
   public func close() async throws {
-    let wasClosed = lock.withLock {
-      let was = isClosed
-      isClosed = true
-      return was
-    }
-    if !wasClosed { try pool.close() }
+    if !closed.close() { try pool.close() }
   }
 
   // MARK: extras (not in the protocol)
@@ -189,27 +124,12 @@ public final class SQLiteFeedStore: FeedStore, @unchecked Sendable {
 
   /// A stored entry by the id its source gave it (Atom `id` / RSS `guid`), or nil.
   public func entry(sourceID: String, originalID: String) async throws -> StoredEntry? {
-    try await read { db in
-      let row =
-        try Row.fetchOne(
-          db, sql: "SELECT * FROM entry WHERE sourceID = ? AND key = ?",
-          arguments: [sourceID, "i:" + originalID])
-        ?? Row.fetchOne(
-          db, sql: "SELECT * FROM entry WHERE sourceID = ? AND guid = ? ORDER BY id LIMIT 1",
-          arguments: [sourceID, originalID])
-      return try row.map(Timeline.storedEntry)
-    }
+    try await core.entry(sourceID: sourceID, originalID: originalID)
   }
 
   /// The source's entries, newest first (by sort date), e.g. for a per-source admin view.
   public func entries(sourceID: String, limit: Int = 100) async throws -> [StoredEntry] {
-    try await read { db in
-      try Row.fetchAll(
-        db,
-        sql: "SELECT * FROM entry WHERE sourceID = ? ORDER BY sortDate DESC, id DESC LIMIT ?",
-        arguments: [sourceID, limit]
-      ).map(Timeline.storedEntry)
-    }
+    try await core.entries(sourceID: sourceID, limit: limit)
   }
 
   /// `EXPLAIN QUERY PLAN` of every statement a timeline request runs, for tests that check the
@@ -219,7 +139,7 @@ public final class SQLiteFeedStore: FeedStore, @unchecked Sendable {
       var plans: [String] = []
       for (sql, arguments) in Timeline.statements(query, groupIDs: [1, 2]) {
         let rows = try Row.fetchAll(
-          db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: StatementArguments(arguments))
+          db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: SQLiteConnection.arguments(arguments))
         plans.append(rows.map { $0["detail"] as String? ?? "" }.joined(separator: "; "))
       }
       return plans
@@ -230,45 +150,17 @@ public final class SQLiteFeedStore: FeedStore, @unchecked Sendable {
   /// content hash; 1 = link, then content hash (ids were found shared between stories);
   /// 2 = content hash only.
   public func keyMode(sourceID: String) async throws -> Int? {
-    try await read { db in
-      try Int.fetchOne(db, sql: "SELECT keyMode FROM source WHERE id = ?", arguments: [sourceID])
-    }
+    try await core.keyMode(sourceID: sourceID)
   }
+}
 
-  // MARK: row mapping
-
-  static func meta(_ db: Database) throws -> [String: Int64] {
-    var result: [String: Int64] = [:]
-    for row in try Row.fetchAll(db, sql: "SELECT key, value FROM meta") {
-      result[row["key"]] = row["value"]
-    }
-    return result
-  }
-
-  static func date(_ value: Double?) -> Date? {
-    value.map { Date(timeIntervalSince1970: $0) }
-  }
-
-  static func sourceState(_ row: Row) -> SourceState {
-    let categoriesJSON: String = row["categories"] ?? "[]"
-    let categories =
-      (try? JSONDecoder().decode([String].self, from: Data(categoriesJSON.utf8))) ?? []
-    let configuredTitle: String? = row["title"]
-    let feedTitle: String? = row["feedTitle"]
-    return SourceState(
-      id: row["id"], url: row["url"],
-      kind: SourceKind(rawValue: row["kind"] ?? "feed") ?? .feed,
-      title: configuredTitle ?? feedTitle, categories: categories, priority: row["priority"],
-      language: row["language"], active: row["active"], etag: row["etag"],
-      lastModified: row["lastModified"], bodyHash: row["bodyHash"],
-      lastAttempt: date(row["lastAttempt"]), lastSuccess: date(row["lastSuccess"]),
-      httpStatus: row["httpStatus"], consecutiveFailures: row["consecutiveFailures"],
-      lastError: row["lastError"], failingSince: date(row["failingSince"]),
-      nextDue: date(row["nextDue"]), movedTo: row["movedTo"], gone: row["gone"],
-      feedID: row["feedID"], feedTitle: feedTitle, feedLink: row["feedLink"],
-      feedUpdated: date(row["feedUpdated"]), feedIcon: row["feedIcon"],
-      feedRights: row["feedRights"], feedAuthor: row["feedAuthor"],
-      feedLanguage: row["feedLanguage"], entryCount: row["entryCount"],
-      retentionDropped: row["retentionDropped"] ?? 0, feedHead: row["feedHead"])
+/// The store's current options, read by every transaction and replaced by a config reload.
+final class OptionsBox: @unchecked Sendable {
+  private let lock = NSLock()
+  private var current: StoreOptions
+  init(_ options: StoreOptions) { current = options }
+  var value: StoreOptions {
+    get { lock.withLock { current } }
+    set { lock.withLock { current = newValue } }
   }
 }

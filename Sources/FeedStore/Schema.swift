@@ -186,7 +186,7 @@ enum Schema {
       let now = Date().timeIntervalSince1970
       try db.execute(
         sql: "UPDATE source SET inactiveSince = ? WHERE active = 0", arguments: [now])
-      var ingest = Ingest(db: db, options: StoreOptions())
+      var ingest = Ingest(db: SQLiteConnection(db), options: StoreOptions())
       try ingest.refreshGroups(
         ofSources: try String.fetchAll(
           db, sql: "SELECT id FROM source WHERE active = 0"))

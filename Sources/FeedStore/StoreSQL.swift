@@ -82,6 +82,19 @@ package struct SQLRow: Sendable {
     self.index = index
   }
 
+  private init(columns: [String], values: [SQLValue], index: [String: Int]) {
+    self.columns = columns
+    self.values = values
+    self.index = index
+  }
+
+  /// Rows of one result set sharing one column index (built once, not once per row).
+  package static func rows(columns: [String], values: [[SQLValue]]) -> [SQLRow] {
+    guard let first = values.first else { return [] }
+    let template = SQLRow(columns: columns, values: first)
+    return values.map { SQLRow(columns: columns, values: $0, index: template.index) }
+  }
+
   package subscript(_ i: Int) -> SQLValue { i < values.count ? values[i] : .null }
   package subscript(_ name: String) -> SQLValue {
     index[name.lowercased()].map { values[$0] } ?? .null
@@ -152,5 +165,46 @@ extension StoreConnection {
   /// The first row of `sql`, or nil.
   package func fetchOne(_ sql: String, _ arguments: [SQLValue] = []) throws -> SQLRow? {
     try fetchAll(sql, arguments).first
+  }
+}
+
+extension StoreStatement {
+  /// Binds any `SQLValue` (through the typed binds).
+  package func bind(_ index: Int32, value: SQLValue) throws {
+    switch value {
+    case .null: try bind(index, nil as Int64?)
+    case .integer(let v): try bind(index, v)
+    case .real(let v): try bind(index, v as Double?)
+    case .text(let v): try bind(index, v as String?)
+    case .blob(let v): try bind(index, v as Data?)
+    }
+  }
+}
+
+extension StoreConnection {
+  /// Runs the cached statement for `sql` with `arguments`: the fast path for the rules'
+  /// fixed-shape writes that need no change count.
+  package func run(_ sql: String, _ arguments: [SQLValue]) throws {
+    let statement = try statement(sql)
+    for (i, value) in arguments.enumerated() { try statement.bind(Int32(i + 1), value: value) }
+    try statement.execute()
+  }
+
+  /// Runs the cached statement for `sql` with `arguments`, calling `row` on each result row
+  /// (read by column index): the fast path for the rules' fixed-shape reads.
+  package func each(
+    _ sql: String, _ arguments: [SQLValue], _ row: (Statement) throws -> Void
+  ) throws {
+    let statement = try statement(sql)
+    for (i, value) in arguments.enumerated() { try statement.bind(Int32(i + 1), value: value) }
+    while try statement.step() { try row(statement) }
+    statement.reset()
+  }
+
+  /// The first column of every row of the cached statement for `sql`, as integers.
+  package func int64s(_ sql: String, _ arguments: [SQLValue]) throws -> [Int64] {
+    var result: [Int64] = []
+    try each(sql, arguments) { result.append($0.int64(0)) }
+    return result
   }
 }

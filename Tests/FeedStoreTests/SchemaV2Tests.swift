@@ -100,7 +100,7 @@ final class SchemaV2Tests: XCTestCase {
     let f = try StoreFixture(options: StoreOptions(maxEntriesPerSource: 150))
     addTeardownBlock { await f.cleanup() }
     try await f.sources([source("a")])
-    let count = Ingest.inListSize * 6 + 5
+    let count = Ingest<SQLiteEngine.Connection>.inListSize * 6 + 5
     let doc = (0..<count).map { i in
       entry(
         id: "https://a.example/news/\(i)", title: "Item \(i): news of the cluster number \(i)",
@@ -200,7 +200,9 @@ final class SchemaV2Tests: XCTestCase {
     addTeardownBlock { await f.cleanup() }
     let plan = try await f.store.pool.read { db in
       try Row.fetchAll(
-        db, sql: "EXPLAIN QUERY PLAN " + Ingest.nearDuplicateSQL(bucketCount: 2),
+        db,
+        sql: "EXPLAIN QUERY PLAN "
+          + Ingest<SQLiteEngine.Connection>.nearDuplicateSQL(bucketCount: 2),
         arguments: StatementArguments(Array(repeating: 0 as Int64, count: 9))
       )
       .map { $0["detail"] as String }
