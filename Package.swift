@@ -153,6 +153,8 @@ let package = Package(
       name: "FeedStoreTests",
       dependencies: [
         "TestSupport", "FeedStore", "FeedModel", .product(name: "GRDB", package: "GRDB.swift"),
+        // The same suite on PostgreSQL (`CLUSTERWIRE_STORE_BACKEND=postgres`, see Helpers.swift).
+        "PostgresStore", .product(name: "Logging", package: "swift-log"),
       ]),
     // The PostgreSQL store against a real server (`.ci/test` starts one; skipped without it).
     .testTarget(

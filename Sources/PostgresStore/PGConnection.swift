@@ -130,16 +130,16 @@ package final class PGConnection: StoreConnection {
     let statement = try self.statement(sql)
     statement.bindAll(arguments)
     let result = try statement.run()
-    return result.values.map { SQLRow(columns: result.columns, values: $0) }
+    return SQLRow.rows(columns: result.columns, values: result.values)
   }
 
   /// Runs already-numbered SQL (no translation, no cache): the engine's own BEGIN/COMMIT.
   @discardableResult
-  package func run(_ sql: String, _ arguments: [SQLValue] = []) throws -> PGResult {
-    try run(translated: sql, arguments)
+  package func send(_ sql: String, _ arguments: [SQLValue] = []) throws -> PGResult {
+    try send(translated: sql, arguments)
   }
 
-  func run(translated sql: String, _ arguments: [SQLValue]) throws -> PGResult {
+  func send(translated sql: String, _ arguments: [SQLValue]) throws -> PGResult {
     var binds = PostgresBindings(capacity: arguments.count)
     for value in arguments {
       switch value {
@@ -249,7 +249,7 @@ package final class PGStatement: StoreStatement {
   /// Sends the statement with its bindings and keeps its rows.
   @discardableResult
   func run() throws -> PGResult {
-    let result = try connection.run(translated: sql, bindings)
+    let result = try connection.send(translated: sql, bindings)
     self.result = result
     position = -1
     return result

@@ -150,41 +150,41 @@ package final class PostgresEngine: Sendable {
       default: "BEGIN"
       }
     do {
-      try pg.run(begin)
+      try pg.send(begin)
     } catch  where pg.connection.isClosed {
       // Broken while idle (e.g. the server restarted): once more on a new connection.
       slot.drop()
       pg = try connection(slot)
-      try pg.run(begin)
+      try pg.send(begin)
     }
     do {
       var tokenBefore: Int64?
       switch kind {
       case .write:
-        let row = try pg.run(
+        let row = try pg.send(
           "SELECT pg_advisory_xact_lock($1), (SELECT value FROM meta WHERE key = 'changeToken')",
           [.integer(Self.writeLockKey)])
         tokenBefore = row.values.first?[1].int64
       case .locked(let key):
-        try pg.run("SELECT pg_advisory_xact_lock($1)", [.integer(key)])
+        try pg.send("SELECT pg_advisory_xact_lock($1)", [.integer(key)])
       case .read, .plain:
         break
       }
       let result = try body(pg)
       if let tokenBefore {
-        try pg.run(
+        try pg.send(
           """
           SELECT pg_notify('\(Self.changeChannel)', value::text) FROM meta
           WHERE key = 'changeToken' AND value <> $1
           """, [.integer(tokenBefore)])
       }
-      try pg.run("COMMIT")
+      try pg.send("COMMIT")
       return result
     } catch {
       if pg.connection.isClosed {
         slot.drop()
       } else {
-        do { try pg.run("ROLLBACK") } catch { slot.drop() }
+        do { try pg.send("ROLLBACK") } catch { slot.drop() }
       }
       throw error
     }
@@ -216,6 +216,10 @@ package final class PostgresEngine: Sendable {
     }
     try? await threadPool.shutdownGracefully()
   }
+}
+
+extension PostgresEngine: StoreEngine {
+  package typealias Connection = PGConnection
 }
 
 /// One connection place of the pool; whoever acquired it has it alone.

@@ -10,10 +10,12 @@ import PostgresNIO
 /// FeedStore's own, run through `StoreCore` on a `PostgresEngine`; this type adds what only a
 /// shared store has: the hosts of sources, leases, heartbeats, change notifications, and the
 /// copy of a SQLite store (`copy(fromSQLite:)`).
-public final class PostgresFeedStore: Sendable {
+public final class PostgresFeedStore: SharedFeedStore {
   public let instanceID: String
   public let configuration: PostgresStoreConfiguration
   let engine: PostgresEngine
+  /// The store's rules over this database; every `FeedStore` requirement delegates to it.
+  package let core: StoreCore<PostgresEngine>
   let logger: Logger
   /// Reported in heartbeats (`status` compares the fleet's versions).
   let version: String
@@ -39,7 +41,9 @@ public final class PostgresFeedStore: Sendable {
     self.logger = logger
     self.version = version
     self.startedAt = Date()
-    currentOptions = Locked(options)
+    let box = Locked(options)
+    currentOptions = box
+    core = StoreCore(engine: engine, options: { box.value })
   }
 
   /// Connects, migrates the schema (safe when several instances start together) and returns
@@ -70,6 +74,95 @@ public final class PostgresFeedStore: Sendable {
     return "\(host)-\(ProcessInfo.processInfo.processIdentifier)-\(suffix)"
   }
 
+  // MARK: FeedStore
+
+  /// `StoreCore`'s sync, then the hosts of the sources (`SourceDefinition.hostKey`), which the
+  /// claims count per-host leases by.
+  public func syncSources(_ definitions: [SourceDefinition]) async throws {
+    try await core.syncSources(definitions)
+    let hosts = definitions.map { ($0.id, $0.hostKey) }
+    try await engine.write { pg in
+      for start in stride(from: 0, to: hosts.count, by: 1000) {
+        let batch = hosts[start..<min(start + 1000, hosts.count)]
+        var values: [String] = []
+        var arguments: [SQLValue] = []
+        for (i, (id, host)) in batch.enumerated() {
+          values.append("($\(2 * i + 1), $\(2 * i + 2))")
+          arguments += [.text(id), SQLValue(host)]
+        }
+        try pg.send(
+          """
+          UPDATE source SET host = v.host FROM (VALUES \(values.joined(separator: ", ")))
+            AS v(id, host)
+          WHERE source.id = v.id AND source.host IS DISTINCT FROM v.host
+          """, arguments)
+      }
+    }
+  }
+
+  public func sourceState(id: String) async throws -> SourceState? {
+    try await core.sourceState(id: id)
+  }
+
+  public func sourceStates() async throws -> [SourceState] {
+    try await core.sourceStates()
+  }
+
+  /// `StoreCore`'s record; in the same transaction, this instance's lease of the source is
+  /// released, so the committed fetch is never repeated within its interval and a crash before
+  /// the commit leaves the lease to expire (and the source to be fetched again).
+  @discardableResult
+  public func record(_ outcome: FetchOutcome, feed: Feed?) async throws -> IngestReport {
+    let owner = instanceID
+    return try await core.record(outcome, feed: feed) { pg, outcome in
+      try pg.execute(
+        "UPDATE source SET leaseOwner = NULL, leaseUntil = NULL WHERE id = ? AND leaseOwner = ?",
+        [.text(outcome.sourceID), .text(owner)])
+    }
+  }
+
+  public func timeline(_ query: TimelineQuery) async throws -> TimelinePage {
+    try await core.timeline(query)
+  }
+
+  public func archives(_ query: TimelineQuery, pageSize: Int) async throws -> ArchiveLayout {
+    try await core.archives(query, pageSize: pageSize)
+  }
+
+  public func counts() async throws -> StoreCounts {
+    try await core.counts()
+  }
+
+  public func facets() async throws -> StoreFacets {
+    try await core.facets()
+  }
+
+  public func changeToken() async throws -> Int64 {
+    try await core.changeToken()
+  }
+
+  @discardableResult
+  public func sweep(at: Date) async throws -> RetentionSweep {
+    try await core.sweep(at: at)
+  }
+
+  // MARK: extras (as SQLiteFeedStore's)
+
+  /// A stored entry by the id its source gave it (Atom `id` / RSS `guid`), or nil.
+  public func entry(sourceID: String, originalID: String) async throws -> StoredEntry? {
+    try await core.entry(sourceID: sourceID, originalID: originalID)
+  }
+
+  /// The source's entries, newest first (by sort date).
+  public func entries(sourceID: String, limit: Int = 100) async throws -> [StoredEntry] {
+    try await core.entries(sourceID: sourceID, limit: limit)
+  }
+
+  /// The identity-key strategy of a source (see `SQLiteFeedStore.keyMode`).
+  public func keyMode(sourceID: String) async throws -> Int? {
+    try await core.keyMode(sourceID: sourceID)
+  }
+
   // MARK: fleet
 
   /// See `SharedFeedStore.claimDue`. One transaction under the fleet-wide claim lock: count the
@@ -84,7 +177,7 @@ public final class PostgresFeedStore: Sendable {
     let nowValue = now.timeIntervalSince1970
     let until = nowValue + leaseTTL
     return try await engine.fleetTransaction(lockKey: PostgresEngine.claimLockKey) { pg in
-      let result = try pg.run(
+      let result = try pg.send(
         """
         WITH busy AS (
           SELECT host, count(*) AS n FROM source
@@ -132,7 +225,7 @@ public final class PostgresFeedStore: Sendable {
       for start in stride(from: 0, to: sourceIDs.count, by: 500) {
         let batch = sourceIDs[start..<min(start + 500, sourceIDs.count)]
         let list = (2..<(batch.count + 2)).map { "$\($0)" }.joined(separator: ", ")
-        try pg.run(
+        try pg.send(
           """
           UPDATE source SET leaseOwner = NULL, leaseUntil = NULL
           WHERE leaseOwner = $1 AND id IN (\(list))
@@ -150,7 +243,7 @@ public final class PostgresFeedStore: Sendable {
       .text(configHash), .text(version),
     ]
     try await engine.fleetTransaction { pg in
-      try pg.run(
+      try pg.send(
         """
         INSERT INTO instance (id, hostname, pid, startedAt, heartbeat, configHash, version)
         VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -158,7 +251,7 @@ public final class PostgresFeedStore: Sendable {
           heartbeat = EXCLUDED.heartbeat, configHash = EXCLUDED.configHash,
           version = EXCLUDED.version
         """, values)
-      try pg.run(
+      try pg.send(
         "DELETE FROM instance WHERE heartbeat < $1 AND id <> $2",
         [.real(now.timeIntervalSince1970 - expireAfter), .text(self.instanceID)])
     }
@@ -167,7 +260,7 @@ public final class PostgresFeedStore: Sendable {
   /// See `SharedFeedStore.instances`.
   public func instances() async throws -> [FleetInstance] {
     try await engine.read { pg in
-      try pg.run(
+      try pg.send(
         """
         SELECT id, hostname, pid, startedAt, heartbeat, configHash, version FROM instance
         ORDER BY heartbeat DESC, id
@@ -187,7 +280,7 @@ public final class PostgresFeedStore: Sendable {
     let now = Date().timeIntervalSince1970
     return try await engine.read { pg in
       var leases: [String: SourceLease] = [:]
-      for v in try pg.run("SELECT id, leaseOwner, leaseUntil, lastHolder FROM source").values {
+      for v in try pg.send("SELECT id, leaseOwner, leaseUntil, lastHolder FROM source").values {
         let until = v[2].double
         let live = until.map { $0 > now } ?? false
         leases[v[0].string ?? ""] = SourceLease(
@@ -229,7 +322,7 @@ public final class PostgresFeedStore: Sendable {
 
   /// See `SharedFeedStore.ping`.
   public func ping() async throws {
-    try await engine.read { pg in _ = try pg.run("SELECT 1") }
+    try await engine.read { pg in _ = try pg.send("SELECT 1") }
   }
 
   /// Stops the listeners, waits for the transactions in flight and closes every connection;

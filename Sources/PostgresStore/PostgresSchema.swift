@@ -151,12 +151,12 @@ package enum PostgresSchema {
   /// clusterwire, before touching anything.
   package static func migrate(_ engine: PostgresEngine) async throws {
     try await engine.withWriterConnection { pg in
-      try pg.run("SELECT pg_advisory_lock($1)", [.integer(PostgresEngine.migrationLockKey)])
+      try pg.send("SELECT pg_advisory_lock($1)", [.integer(PostgresEngine.migrationLockKey)])
       defer {
-        _ = try? pg.run(
+        _ = try? pg.send(
           "SELECT pg_advisory_unlock($1)", [.integer(PostgresEngine.migrationLockKey)])
       }
-      try pg.run(
+      try pg.send(
         """
         CREATE TABLE IF NOT EXISTS schema_version (
           version bigint PRIMARY KEY,
@@ -165,24 +165,24 @@ package enum PostgresSchema {
         )
         """)
       let current =
-        try pg.run("SELECT CAST(COALESCE(MAX(version), 0) AS bigint) FROM schema_version")
+        try pg.send("SELECT CAST(COALESCE(MAX(version), 0) AS bigint) FROM schema_version")
         .values.first?[0].int64 ?? 0
       if current > latestVersion {
         throw PostgresStoreError.newerSchema(found: Int(current), known: latestVersion)
       }
       for version in Int(current)..<latestVersion {
-        try pg.run("BEGIN")
+        try pg.send("BEGIN")
         do {
-          for statement in migrations[version] { try pg.run(statement) }
-          try pg.run(
+          for statement in migrations[version] { try pg.send(statement) }
+          try pg.send(
             "INSERT INTO schema_version (version, appliedAt, application) VALUES ($1, $2, $3)",
             [
               .integer(Int64(version + 1)), .real(Date().timeIntervalSince1970),
               .text("clusterwire"),
             ])
-          try pg.run("COMMIT")
+          try pg.send("COMMIT")
         } catch {
-          _ = try? pg.run("ROLLBACK")
+          _ = try? pg.send("ROLLBACK")
           throw error
         }
       }

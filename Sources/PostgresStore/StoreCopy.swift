@@ -43,23 +43,23 @@ extension PostgresFeedStore {
 
   private static func copy(from db: Database, to pg: PGConnection) throws -> [String: Int] {
     for table in PostgresSchema.tables where table != "meta" {
-      let n = try pg.run("SELECT count(*) FROM \(table)").values.first?[0].int64 ?? 0
+      let n = try pg.send("SELECT count(*) FROM \(table)").values.first?[0].int64 ?? 0
       if n > 0 { throw PostgresStoreError.targetNotEmpty("\(n) rows in \(table)") }
     }
     let initial: [String: Int64] = [
       "changeToken": 1, "nextEntryID": 1, "groups": 0, "mergedGroups": 0, "tombstones": 0,
     ]
-    for v in try pg.run("SELECT key, value FROM meta").values {
+    for v in try pg.send("SELECT key, value FROM meta").values {
       if let key = v[0].string, let value = v[1].int64, initial[key] != value {
         throw PostgresStoreError.targetNotEmpty("meta.\(key) is \(value)")
       }
     }
-    try pg.run("DELETE FROM meta")
+    try pg.send("DELETE FROM meta")
 
     var counts: [String: Int] = [:]
     for table in PostgresSchema.tables {
       let targetTypes = try Dictionary(
-        uniqueKeysWithValues: pg.run(
+        uniqueKeysWithValues: pg.send(
           """
           SELECT column_name, data_type FROM information_schema.columns
           WHERE table_schema = current_schema() AND table_name = $1
@@ -91,7 +91,7 @@ extension PostgresFeedStore {
                 return "$\(p)"
               }.joined(separator: ", ") + ")")
         }
-        let inserted = try pg.run(
+        let inserted = try pg.send(
           "INSERT INTO \(table) (\(insertColumns.joined(separator: ", "))) VALUES "
             + placeholders.joined(separator: ", "), batch
         ).rows
@@ -119,7 +119,7 @@ extension PostgresFeedStore {
       try flush()
       let sourceCount = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
       let targetCount = Int(
-        try pg.run("SELECT count(*) FROM \(table)").values.first?[0].int64 ?? -1)
+        try pg.send("SELECT count(*) FROM \(table)").values.first?[0].int64 ?? -1)
       guard copied == sourceCount, targetCount == sourceCount else {
         throw PostgresStoreError.copyMismatch(
           "\(table): \(sourceCount) rows in SQLite, \(targetCount) in PostgreSQL")
@@ -132,7 +132,7 @@ extension PostgresFeedStore {
       sqliteMeta[row["key"]] = row["value"]
     }
     var pgMeta: [String: Int64] = [:]
-    for v in try pg.run("SELECT key, value FROM meta").values {
+    for v in try pg.send("SELECT key, value FROM meta").values {
       pgMeta[v[0].string ?? ""] = v[1].int64
     }
     guard sqliteMeta == pgMeta else {
