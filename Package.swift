@@ -59,6 +59,8 @@ let package = Package(
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        // `copy(fromSQLite:)` reads the SQLite store directly.
+        .product(name: "GRDB", package: "GRDB.swift"),
       ]
     ),
     .target(
@@ -153,6 +155,16 @@ let package = Package(
       name: "FeedStoreTests",
       dependencies: [
         "TestSupport", "FeedStore", "FeedModel", .product(name: "GRDB", package: "GRDB.swift"),
+        // The same suite on PostgreSQL (`CLUSTERWIRE_STORE_BACKEND=postgres`, see Helpers.swift).
+        "PostgresStore", .product(name: "Logging", package: "swift-log"),
+      ]),
+    // The PostgreSQL store against a real server (`.ci/test` starts one; skipped without it).
+    .testTarget(
+      name: "PostgresStoreTests",
+      dependencies: [
+        "TestSupport", "PostgresStore", "FeedStore", "FeedModel",
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "Logging", package: "swift-log"),
       ]),
     .testTarget(
       name: "ConfigTests", dependencies: ["TestSupport", "Config", "FeedModel"],

@@ -10,7 +10,7 @@ final class SourceLifecycleTests: XCTestCase {
   }
 
   func testRemovingASourceHidesItEverywhereAndTheNextCopyTakesOver() async throws {
-    let f = try StoreFixture()
+    let f = try await StoreFixture()
     addTeardownBlock { await f.cleanup() }
     let portal = source("portal", categories: ["network"], priority: 9, language: "en")
     let member = source("member", categories: ["ict"], language: "lt")
@@ -61,7 +61,7 @@ final class SourceLifecycleTests: XCTestCase {
   }
 
   func testDisabledSourceIsHiddenThenPurgedAfterTheGracePeriod() async throws {
-    let f = try StoreFixture(options: StoreOptions(inactiveGrace: days(3)))
+    let f = try await StoreFixture(options: StoreOptions(inactiveGrace: days(3)))
     addTeardownBlock { await f.cleanup() }
     var a = source("a")
     try await f.sources([a, source("b")])
@@ -95,7 +95,7 @@ final class SourceLifecycleTests: XCTestCase {
   }
 
   func testGoneIsClearedByAnyChangeOfTheSourcesTable() async throws {
-    let f = try StoreFixture()
+    let f = try await StoreFixture()
     addTeardownBlock { await f.cleanup() }
     var a = source("a")
     try await f.sources([a])

@@ -81,7 +81,7 @@ final class RepublishStoreTests: XCTestCase {
   }
 
   func testEveryNewEntryFieldSurvivesTheStore() async throws {
-    let f = try StoreFixture()
+    let f = try await StoreFixture()
     defer { Task { await f.cleanup() } }
     try await f.sources([source("pod", language: "lt")])
     var feed = Self.head
@@ -102,7 +102,7 @@ final class RepublishStoreTests: XCTestCase {
   }
 
   func testTheFeedHeadIsKeptPerSourceAndItsChangesArePublished() async throws {
-    let f = try StoreFixture()
+    let f = try await StoreFixture()
     defer { Task { await f.cleanup() } }
     try await f.sources([source("pod")])
     var feed = Self.head
@@ -213,13 +213,13 @@ final class RepublishStoreTests: XCTestCase {
   }
 
   func testAnEntryStoredBeforeTheUpgradeReadsBackAndIsNotChanged() async throws {
-    let f = try StoreFixture()
+    let f = try await StoreFixture()
     defer { Task { await f.cleanup() } }
     try await f.sources([source("pod")])
     try await record(f, Feed(entries: [Self.oldShaped]))
     // Make the row exactly what the previous release wrote (its blob; the hash of it).
-    try await f.store.pool.write { db in
-      try db.execute(sql: "UPDATE entry SET extra = ?", arguments: [Self.oldBytes])
+    try await f.rawWrite { db in
+      try db.execute("UPDATE entry SET extra = ?", [.blob(Self.oldBytes)])
     }
     let stored = try await f.store.entry(sourceID: "pod", originalID: "tag:old,1")
     XCTAssertEqual(stored?.entry, Self.oldShaped)

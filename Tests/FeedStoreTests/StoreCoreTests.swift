@@ -1,5 +1,6 @@
 import FeedModel
 import Foundation
+import PostgresStore
 import TestSupport
 import XCTest
 
@@ -130,18 +131,27 @@ final class StoreCoreTests: XCTestCase {
   }
 
   func testCoreRunsTheSameThroughFoldedColumnNames() async throws {
-    let plain = try StoreFixture(options: StoreOptions(maxAge: days(30), inactiveGrace: days(1)))
-    let folded = try StoreFixture(options: StoreOptions(maxAge: days(30), inactiveGrace: days(1)))
+    let options = StoreOptions(maxAge: days(30), inactiveGrace: days(1))
+    let plain = try await StoreFixture(options: options, sqliteOnly: true)
+    // On PostgreSQL (CLUSTERWIRE_STORE_BACKEND=postgres) the folded run is the PostgreSQL store:
+    // the same scenario must read the same on both backends.
+    let folded = try await StoreFixture(options: options)
     addTeardownBlock {
       await plain.cleanup()
       await folded.cleanup()
     }
     let log = SQLLog()
-    let foldedCore = StoreCore(
-      engine: FoldingEngine(base: folded.store.core.engine, log: log),
-      options: { [options = folded.options] in options })
-    let expected = try await scenario(plain.store.core)
-    let actual = try await scenario(foldedCore)
+    let expected = try await scenario((plain.store as! SQLiteFeedStore).core)
+    let actual: [String]
+    if let pg = folded.store as? PostgresFeedStore {
+      actual = try await scenario(
+        StoreCore(engine: FoldingEngine(base: pg.core.engine, log: log), options: { options }))
+    } else {
+      actual = try await scenario(
+        StoreCore(
+          engine: FoldingEngine(base: (folded.store as! SQLiteFeedStore).core.engine, log: log),
+          options: { options }))
+    }
     XCTAssertEqual(actual, expected)
     // The scenario did what it says (so the comparison compares something).
     XCTAssertTrue(expected.contains("keyMode b: Optional(1)"), "\(expected)")
@@ -165,10 +175,10 @@ final class StoreCoreTests: XCTestCase {
   }
 
   func testInTransactionRunsInsideTheWriteAndRollsItBack() async throws {
-    let f = try StoreFixture()
+    let f = try await StoreFixture()
     addTeardownBlock { await f.cleanup() }
     try await f.sources([source("a")])
-    let core = f.store.core
+    let core = try f.sqlite("StoreCore<SQLiteEngine> (PostgreSQL's hook: FleetTests)").core
     let outcome = FetchOutcome(
       sourceID: "a", result: .fetched, attemptedAt: t0, httpStatus: 200, etag: "\"v1\"",
       nextDue: t0.addingTimeInterval(1800))
