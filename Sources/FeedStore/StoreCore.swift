@@ -29,11 +29,17 @@ package struct StoreCore<Engine: StoreEngine>: Sendable {
     self.options = options
   }
 
-  package func syncSources(_ definitions: [SourceDefinition]) async throws {
+  /// `inTransaction` runs in the same write transaction after the sync (the PostgreSQL store
+  /// records each source's host there, for its fleet-wide per-host limit).
+  package func syncSources(
+    _ definitions: [SourceDefinition],
+    inTransaction: (@Sendable (Engine.Connection) throws -> Void)? = nil
+  ) async throws {
     let options = self.options
     try await engine.write { db in
       var ingest = Ingest(db: db, options: options())
       try ingest.syncSources(definitions)
+      try inTransaction?(db)
     }
   }
 

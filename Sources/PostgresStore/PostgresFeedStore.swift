@@ -76,12 +76,11 @@ public final class PostgresFeedStore: SharedFeedStore {
 
   // MARK: FeedStore
 
-  /// `StoreCore`'s sync, then the hosts of the sources (`SourceDefinition.hostKey`), which the
-  /// claims count per-host leases by.
+  /// `StoreCore`'s sync and, in the same transaction, the hosts of the sources
+  /// (`SourceDefinition.hostKey`), which the claims count per-host leases by.
   public func syncSources(_ definitions: [SourceDefinition]) async throws {
-    try await core.syncSources(definitions)
     let hosts = definitions.map { ($0.id, $0.hostKey) }
-    try await engine.write { pg in
+    try await core.syncSources(definitions) { pg in
       for start in stride(from: 0, to: hosts.count, by: 1000) {
         let batch = hosts[start..<min(start + 1000, hosts.count)]
         var values: [String] = []
@@ -167,7 +166,8 @@ public final class PostgresFeedStore: SharedFeedStore {
 
   /// See `SharedFeedStore.claimDue`. One transaction under the fleet-wide claim lock: count the
   /// live leases per host, then lease the due, unleased, active, not-gone sources oldest due first
-  /// (never-fetched first), skipping hosts that reached `perHost`. Rows that a crawl result is
+  /// (never-fetched first), skipping hosts that reached `perHost` (sources without a host,
+  /// `file://`, are not limited, as in the crawler). Rows that a crawl result is
   /// being written to right now are skipped (`SKIP LOCKED`), not waited for.
   public func claimDue(now: Date, limit: Int, perHost: Int, leaseTTL: TimeInterval) async throws
     -> [String]
@@ -189,12 +189,12 @@ public final class PostgresFeedStore: SharedFeedStore {
             AND (leaseOwner IS NULL OR leaseUntil IS NULL OR leaseUntil <= $1)
           FOR UPDATE SKIP LOCKED
         ), ranked AS (
-          SELECT c.id, c.nextDue,
+          SELECT c.id, c.host, c.nextDue,
             row_number() OVER (PARTITION BY c.host ORDER BY c.nextDue NULLS FIRST, c.id)
               + COALESCE(b.n, 0) AS place
           FROM candidate c LEFT JOIN busy b ON b.host IS NOT DISTINCT FROM c.host
         ), pick AS (
-          SELECT id, nextDue FROM ranked WHERE place <= $2
+          SELECT id, nextDue FROM ranked WHERE place <= $2 OR host IS NULL
           ORDER BY nextDue NULLS FIRST, id LIMIT $3
         )
         UPDATE source SET leaseOwner = $4, leaseUntil = $5, lastHolder = $4

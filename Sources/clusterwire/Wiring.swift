@@ -85,13 +85,7 @@ enum Wiring {
   /// with the same host name, a restart reusing a pid). Computed once per process.
   static func defaultInstanceID() -> String { processInstanceID }
 
-  private static let processInstanceID: String = {
-    let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? ""
-    let safe = String(
-      host.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") ? $0 : "-" }.prefix(60))
-    let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-    return "\(safe.isEmpty ? "host" : safe)-\(ProcessInfo.processInfo.processIdentifier)-\(suffix)"
-  }()
+  private static let processInstanceID = PostgresWiring.defaultInstanceID()
 
   static func crawlerOptions(_ s: Settings) -> CrawlerOptions {
     var o = CrawlerOptions(userAgent: s.crawl.userAgent)
