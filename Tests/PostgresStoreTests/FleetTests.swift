@@ -129,6 +129,19 @@ final class FleetTests: XCTestCase {
     XCTAssertEqual((p1 + q1).filter { $0.hasPrefix("h") }.count, 3, "\(p1) \(q1)")
   }
 
+  /// `file://` sources have no host: like the crawler, the claims do not count them per host.
+  func testSourcesWithoutAHostAreNotLimitedPerHost() async throws {
+    let now = Date()
+    let fleet = try await Fleet(1)
+    addTeardownBlock { await fleet.close() }
+    try await fleet[0].syncSources(
+      (0..<5).map { SourceDefinition(id: "f\($0)", url: "file:///srv/feeds/f\($0).xml") }
+        + (0..<3).map { src("h\($0)", host: "one.example") })
+    let claimed = try await fleet[0].claimDue(now: now, limit: 20, perHost: 1, leaseTTL: 300)
+    XCTAssertEqual(claimed.filter { $0.hasPrefix("f") }.count, 5, "\(claimed)")
+    XCTAssertEqual(claimed.filter { $0.hasPrefix("h") }.count, 1, "\(claimed)")
+  }
+
   func testAnExpiredLeaseIsClaimableAndReleaseGivesItBack() async throws {
     let now = Date()
     let fleet = try await Fleet(2)
