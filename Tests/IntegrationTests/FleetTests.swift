@@ -84,12 +84,21 @@ final class FleetTests: XCTestCase {
     try TestSupport.run(TestSupport.clusterwireBinary, args, timeout: 120)
   }
 
-  /// `N entries in M stories …`: the first number of `clusterwire status`.
-  func storedEntries(_ node: FleetNode) throws -> Int? {
-    let r = try cw(["status", "--config", node.config.path])
-    guard r.status == 0, let first = r.stdoutString.split(separator: " ").first else { return nil }
-    return Int(first)
+  /// `clusterwire status --json` of the node's config, decoded.
+  func statusJSON(_ node: FleetNode) throws -> FleetStatus {
+    let r = try cw(["status", "--json", "--config", node.config.path])
+    guard r.status == 0 else { throw FleetFailure("status --json: \(r.stderrString)") }
+    let decoder = JSONDecoder()
+    decoder.dateDecodingStrategy = .iso8601
+    do {
+      return try decoder.decode(FleetStatus.self, from: r.stdout)
+    } catch {
+      throw FleetFailure("status --json: \(error)\n\(r.stdoutString.prefix(2000))")
+    }
   }
+
+  /// The entries in the store, as `status` counts them.
+  func storedEntries(_ node: FleetNode) throws -> Int? { try statusJSON(node).entries }
 
   static func entryCount(_ atom: String) -> Int { atom.components(separatedBy: "<entry").count - 1 }
 
@@ -120,7 +129,7 @@ final class FleetTests: XCTestCase {
     let fleet = try startFleet(
       count: 3, store: store, origin: origin,
       crawl: "interval = \"3s\"\ntimeout = \"2s\"\nconnect_timeout = \"1s\"\nper_host = 2",
-      fleet: "lease_ttl = \"6s\"\nheartbeat = \"1s\"")
+      fleet: "lease_ttl = \"8s\"\nheartbeat = \"1s\"")
     let everyoneFetched = await eventually(timeout: 60) { origin.unfetched().isEmpty }
     XCTAssertTrue(
       everyoneFetched, "never fetched: \(origin.unfetched())\n\(fleet[0].stderrLog)")
@@ -145,25 +154,23 @@ final class FleetTests: XCTestCase {
       XCTAssertTrue((1...3).contains(n), "\(source) fetched \(n) times in two intervals")
     }
 
-    // `status` lists the three live instances and, per source, who holds or last held it;
-    // the crawl is split, not done by one instance while the others idle.
-    let status = try cw(["status", "--config", fleet[0].config.path])
-    XCTAssertEqual(status.status, 0, status.stderrString)
-    for node in fleet {
-      XCTAssertTrue(
-        status.stdoutString.contains(node.name), "\(node.name) missing:\n\(status.stdoutString)")
-    }
-    let sourceRows = status.stdoutString.split(separator: "\n").filter { line in
-      origin.sourceIDs.contains { line.hasPrefix($0 + " ") }
-    }
-    XCTAssertEqual(sourceRows.count, 30, status.stdoutString)
-    let holders = Set(
-      sourceRows.flatMap { row in fleet.map(\.name).filter { row.contains($0) } })
-    XCTAssertGreaterThanOrEqual(
-      holders.count, 2, "one instance did all the work:\n\(status.stdoutString)")
+    // `status` lists the three live instances, on one configuration, and per source who
+    // holds or last held it; the crawl is split, not done by one instance while others idle.
+    let status = try statusJSON(fleet[0])
+    XCTAssertEqual(status.fleet?.instances.map(\.id).sorted(), fleet.map(\.name).sorted())
+    XCTAssertEqual(status.fleet?.configMismatch, false, "listen and instance differ, nothing else")
     XCTAssertTrue(
-      sourceRows.allSatisfy { row in fleet.contains { row.contains($0.name) } },
-      "a source row names no holder:\n\(status.stdoutString)")
+      status.fleet?.instances.allSatisfy { $0.heartbeatAgeSeconds <= 5 } ?? false,
+      "\(status.fleet?.instances ?? [])")
+    XCTAssertEqual(status.sources.count, 30)
+    let holders = status.sources.compactMap(\.lastHolder)
+    XCTAssertEqual(holders.count, 30, "a source names no last holder: \(status.sources)")
+    XCTAssertTrue(Set(holders).isSubset(of: fleet.map(\.name)), "\(Set(holders))")
+    XCTAssertGreaterThanOrEqual(Set(holders).count, 2, "one instance did all the work")
+    // The human-readable view says the same.
+    let text = try cw(["status", "--config", fleet[0].config.path]).stdoutString
+    XCTAssertTrue(text.contains("3 live instances"), text)
+    for node in fleet { XCTAssertTrue(text.contains(node.name), text) }
   }
 
   /// SIGKILL one of three instances while fetches are in flight (the origin answers slowly, so
@@ -174,11 +181,11 @@ final class FleetTests: XCTestCase {
     let store = try freshDatabase()
     let origin = try await startOrigin(sources: 30, items: 3, delay: 0.4)
     let interval: TimeInterval = 3
-    let leaseTTL: TimeInterval = 6
+    let leaseTTL: TimeInterval = 8
     let fleet = try startFleet(
       count: 3, store: store, origin: origin,
       crawl: "interval = \"3s\"\ntimeout = \"2s\"\nconnect_timeout = \"1s\"\nper_host = 4",
-      fleet: "lease_ttl = \"6s\"\nheartbeat = \"1s\"")
+      fleet: "lease_ttl = \"8s\"\nheartbeat = \"1s\"")
     let everyoneFetched = await eventually(timeout: 60) { origin.unfetched().isEmpty }
     XCTAssertTrue(everyoneFetched, "never fetched: \(origin.unfetched())")
     let allStored = await eventually(timeout: 30) {
@@ -218,9 +225,16 @@ final class FleetTests: XCTestCase {
         survivors[1].get("/feed.atom")?.text.contains(origin.title(source, 3)) ?? false,
         "\(source)'s new item is missing")
     }
-    // The dead instance leaves the list of live instances once its heartbeat is stale.
-    let status = try cw(["status", "--config", survivors[0].config.path]).stdoutString
-    XCTAssertTrue(status.contains("node-b") && status.contains("node-c"), status)
+    // The dead instance leaves the list of live instances once its heartbeat is stale; its
+    // sources name a survivor as their last holder.
+    var live: [String] = []
+    let expired = try await eventually(timeout: 30) {
+      live = try statusJSON(survivors[0]).fleet?.instances.map(\.id).sorted() ?? []
+      return live == ["node-b", "node-c"]
+    }
+    XCTAssertTrue(expired, "live instances: \(live)")
+    let holders = Set(try statusJSON(survivors[0]).sources.compactMap(\.lastHolder))
+    XCTAssertEqual(holders, ["node-b", "node-c"])
   }
 
   /// The same store state is the same bytes and the same ETag on every instance, for the merged
@@ -232,7 +246,7 @@ final class FleetTests: XCTestCase {
     let fleet = try startFleet(
       count: 3, store: store, origin: origin,
       crawl: "interval = \"3s\"\ntimeout = \"2s\"\nconnect_timeout = \"1s\"",
-      fleet: "lease_ttl = \"6s\"\nheartbeat = \"1s\"")
+      fleet: "lease_ttl = \"8s\"\nheartbeat = \"1s\"")
     let paths = [
       "/feed.atom", "/feed.rss", "/feed.json", "/sources/s03.atom", "/categories/sector-1.atom",
       "/sources.opml",
@@ -395,7 +409,7 @@ final class FleetTests: XCTestCase {
     let fleet = try startFleet(
       count: 1, store: cluster.url, origin: origin,
       crawl: "interval = \"3s\"\ntimeout = \"2s\"\nconnect_timeout = \"1s\"",
-      fleet: "lease_ttl = \"6s\"\nheartbeat = \"1s\"")
+      fleet: "lease_ttl = \"8s\"\nheartbeat = \"1s\"")
     let node = fleet[0]
     let ready = await eventually(timeout: 30) { node.get("/readyz")?.status == 200 }
     XCTAssertTrue(ready, "not ready with the database up: \(node.get("/readyz")?.text ?? "-")")
@@ -416,6 +430,30 @@ final class FleetTests: XCTestCase {
 }
 
 // MARK: - the fleet's parts
+
+/// What the tests read of `clusterwire status --json`.
+struct FleetStatus: Decodable {
+  struct Source: Decodable {
+    var id: String
+    var state: String
+    var entries: Int
+    var leaseHolder: String?
+    var lastHolder: String?
+  }
+  struct Instance: Decodable {
+    var id: String
+    var heartbeatAgeSeconds: Int
+    var configHash: String
+  }
+  struct Fleet: Decodable {
+    var instances: [Instance]
+    var configMismatch: Bool
+  }
+  var entries: Int
+  var stories: Int
+  var sources: [Source]
+  var fleet: Fleet?
+}
 
 /// A setup step that failed: the test stops with this message.
 struct FleetFailure: Error, CustomStringConvertible {
