@@ -191,7 +191,7 @@ struct FleetBench: AsyncParsableCommand {
       mixed304: mixed.notModified - cold.notModified, mixedItems: mixed.newItems - cold.newItems,
       databaseCPU: dbAfter.flatMap { a in dbBefore.map { a - $0 } },
       daemonCPU: daemonCPU, duplicates: mixed.duplicates, stored: stored, delivered: delivered,
-      storeBytes: size)
+      storeBytes: size, interval: Double(interval))
   }
 
   /// `clusterwire status`'s first number: the entries in the store.
@@ -235,6 +235,7 @@ struct FleetRow {
   var stored: Int?
   var delivered: Int
   var storeBytes: Int?
+  var interval: Double
 
   var coldFetchRate: Double { Double(coldFetches) / max(coldSeconds, 1e-9) }
   var mixedFetchRate: Double { Double(mixedFetches) / max(mixedSeconds, 1e-9) }
@@ -258,9 +259,11 @@ struct FleetRow {
     for r in rows {
       let perEntry = r.storeBytes.flatMap { b in r.stored.map { $0 > 0 ? b / $0 : 0 } }
       lines.append([
-        "\(r.sources)", r.store, "\(r.instances)", String(format: "%.1f", r.coldSeconds),
+        "\(r.sources)", r.store, "\(r.instances)",
+        String(format: "%.1f", r.coldSeconds) + (r.coldSeconds < r.interval * 1.2 ? "*" : ""),
         String(format: "%.0f", r.coldFetchRate), String(format: "%.0f", r.coldIngestRate),
-        String(format: "%.1f", r.mixedSeconds), String(format: "%.0f", r.mixedFetchRate),
+        String(format: "%.1f", r.mixedSeconds) + (r.mixedSeconds < r.interval * 1.2 ? "*" : ""),
+        String(format: "%.0f", r.mixedFetchRate),
         String(format: "%.0f", r.mixedIngestRate), "\(r.mixed304)",
         r.databaseCPU.map { String(format: "%.1f", $0) } ?? "-",
         String(format: "%.1f", r.daemonCPU), "\(r.duplicates)",
@@ -275,6 +278,12 @@ struct FleetRow {
           : String(repeating: " ", count: widths[c] - cell.count) + cell
       }.joined(separator: "  ")
     }.joined(separator: "\n")
+    if rows.contains(where: {
+      $0.coldSeconds < $0.interval * 1.2 || $0.mixedSeconds < $0.interval * 1.2
+    }) {
+      out +=
+        "\n* within 20 % of the interval: paced by the schedule, not by throughput (use more sources)"
+    }
     // The scaling factor from the smallest to the largest fleet, per source count.
     for n in Set(rows.map(\.sources)).sorted() {
       let fleet = rows.filter { $0.sources == n && $0.store == "postgres" }
