@@ -159,7 +159,8 @@ struct FleetBench: AsyncParsableCommand {
       try config.write(to: url, atomically: true, encoding: .utf8)
       daemons.append(BenchDaemon(config: url, dir: nodeDir, port: port))
     }
-    let dbBefore = try server?.cpuSeconds()
+    // The server's CPU only counts for the runs that use it.
+    let dbBefore = database == nil ? nil : try server?.cpuSeconds()
     for d in daemons { try d.start(binary) }
     defer { for d in daemons { d.stop() } }
 
@@ -172,7 +173,7 @@ struct FleetBench: AsyncParsableCommand {
       throw ValidationError("mixed cycle did not finish in \(cycleTimeout) s; see \(dir.path)")
     }
     let mixed = origin.snapshot()
-    let dbAfter = try server?.cpuSeconds()
+    let dbAfter = database == nil ? nil : try server?.cpuSeconds()
     let daemonCPU = daemons.map { $0.cpuSeconds() }.reduce(0, +)
     for d in daemons { d.stop() }
     let delivered = origin.snapshot().newItems
