@@ -163,4 +163,61 @@ final class SystemdUnitTests: XCTestCase {
       "[feed]\npath = \"not the store\"\n\n[store]\npath = \"/var/lib/clusterwire/clusterwire.sqlite\"\n"
     )
   }
+  // MARK: - the fleet instance template (issue 14)
+
+  private let fleetUnit = TestSupport.packageRoot.appendingPathComponent(
+    "systemd/clusterwire@.service")
+
+  /// `clusterwire@a.service` from the template: verifies silently, scores like the single unit.
+  func testFleetTemplateVerifiesAndKeepsItsHardening() throws {
+    let analyze = try systemdAnalyze()
+    let binary = TestSupport.clusterwireBinary
+    XCTAssertTrue(
+      FileManager.default.isExecutableFile(atPath: binary.path),
+      "build clusterwire first: \(binary.path)")
+    let text = try String(contentsOf: fleetUnit, encoding: .utf8)
+    let dir = try TestSupport.makeTempDirectory("systemd-fleet-unit")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try text.replacingOccurrences(of: "/usr/local/bin/clusterwire", with: binary.path)
+      .write(
+        to: dir.appendingPathComponent("clusterwire@.service"), atomically: true, encoding: .utf8)
+    let verify = try TestSupport.run(
+      analyze, ["verify", dir.appendingPathComponent("clusterwire@a.service").path])
+    let output = (verify.stdoutString + verify.stderrString).trimmingCharacters(
+      in: .whitespacesAndNewlines)
+    XCTAssertEqual(verify.status, 0, output)
+    XCTAssertEqual(output, "", "systemd-analyze verify must print nothing")
+
+    let security = try TestSupport.run(
+      analyze, ["security", "--offline=true", "--no-pager", fleetUnit.path])
+    let report = security.stdoutString + security.stderrString
+    let figure = report.split(separator: "\n").first { $0.contains("Overall exposure level") }?
+      .split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) }
+    XCTAssertNotNil(figure, report)
+    XCTAssertLessThanOrEqual(figure ?? 99, 1.5, report)
+
+    // The same contract as the single unit, per instance: its own config, state and log name.
+    let lines = Set(text.split(separator: "\n").map(String.init))
+    for required in [
+      "Type=notify", "NotifyAccess=main", "WatchdogSec=60s", "Restart=on-failure",
+      "DynamicUser=yes", "StateDirectory=clusterwire/%i", "SyslogIdentifier=clusterwire@%i",
+      "ExecStartPre=/usr/local/bin/clusterwire check-config --config /etc/clusterwire/fleet/%i.toml",
+      "ExecStart=/usr/local/bin/clusterwire run --config /etc/clusterwire/fleet/%i.toml",
+      "ExecReload=/usr/local/bin/clusterwire check-config --config /etc/clusterwire/fleet/%i.toml",
+      "ExecReload=/bin/kill -HUP $MAINPID",
+      "LoadCredential=db-password:/etc/clusterwire/db-password",
+      "UMask=0077", "ProtectSystem=strict", "CapabilityBoundingSet=", "MemoryDenyWriteExecute=yes",
+      "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX", "SystemCallFilter=@system-service",
+    ] {
+      XCTAssertTrue(lines.contains(required), "missing \(required)")
+    }
+    // Everything the single unit hardens, the template hardens too.
+    let single = try String(contentsOf: unit, encoding: .utf8).split(separator: "\n")
+    for line in single
+    where line.hasPrefix("Protect") || line.hasPrefix("Private")
+      || line.hasPrefix("Restrict") || line.hasPrefix("SystemCall")
+    {
+      XCTAssertTrue(lines.contains(String(line)), "the template lacks \(line)")
+    }
+  }
 }
