@@ -150,9 +150,24 @@ package final class PGConnection: StoreConnection {
       case .blob(let v): binds.append(ByteBuffer(bytes: v))
       }
     }
-    let result = try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
-      .wait()
+    let result: PostgresQueryResult
+    do {
+      result = try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+        .wait()
+    } catch let error as PSQLError {
+      throw PostgresStoreError.unexpected(Self.describe(error))
+    }
     return try PGResult(result)
+  }
+
+  /// What went wrong, for the log: the server's own message and SQLSTATE, or the client-side
+  /// reason (PSQLError's `description` is deliberately generic). Never the bound values.
+  static func describe(_ error: PSQLError) -> String {
+    if let info = error.serverInfo, let message = info[.message] {
+      return message + (info[.sqlState].map { " (SQLSTATE \($0))" } ?? "")
+    }
+    if let underlying = error.underlying { return "\(error.code): \(underlying)" }
+    return "\(error.code)"
   }
 }
 

@@ -134,9 +134,14 @@ package final class PostgresEngine: Sendable {
       v += 1
       return v
     }
-    let connection = try PostgresConnection.connect(
-      on: eventLoopGroup.next(), configuration: connectionConfiguration, id: id, logger: logger
-    ).wait()
+    let connection: PostgresConnection
+    do {
+      connection = try PostgresConnection.connect(
+        on: eventLoopGroup.next(), configuration: connectionConfiguration, id: id, logger: logger
+      ).wait()
+    } catch let error as PSQLError {
+      throw PostgresStoreError.unexpected("cannot connect: " + PGConnection.describe(error))
+    }
     let pg = PGConnection(connection, logger: logger)
     slot.connection = pg
     return pg
@@ -196,8 +201,12 @@ package final class PostgresEngine: Sendable {
       v += 1
       return v
     }
-    return try await PostgresConnection.connect(
-      on: eventLoopGroup.next(), configuration: connectionConfiguration, id: id, logger: logger)
+    do {
+      return try await PostgresConnection.connect(
+        on: eventLoopGroup.next(), configuration: connectionConfiguration, id: id, logger: logger)
+    } catch let error as PSQLError {
+      throw PostgresStoreError.unexpected("cannot connect: " + PGConnection.describe(error))
+    }
   }
 
   /// Waits for the transactions in flight, closes every connection and stops the threads.

@@ -321,8 +321,59 @@ public final class PostgresFeedStore: SharedFeedStore {
   }
 
   /// See `SharedFeedStore.ping`.
+  /// See `SharedFeedStore.ping`: a connection of its own and `SELECT 1`, answered within
+  /// `pingTimeout` or thrown. It never waits for the store's pooled connections or threads, so a
+  /// readiness probe answers even while every pooled connection is busy or stuck on a server
+  /// that went away.
   public func ping() async throws {
-    try await engine.read { pg in _ = try pg.send("SELECT 1") }
+    if engine.isClosed { throw FeedStoreError.closed }
+    let engine = self.engine
+    let logger = self.logger
+    try await Self.withDeadline(seconds: Self.pingTimeout) {
+      let connection = try await engine.makeConnection()
+      do {
+        try await connection.query("SELECT 1", logger: logger)
+      } catch {
+        try? await connection.close()
+        throw PostgresStoreError.unexpected(String(reflecting: error))
+      }
+      try await connection.close()
+    }
+  }
+
+  /// How long `ping` waits for the database.
+  static let pingTimeout: Double = 5
+
+  /// `body`'s result, or an error once `seconds` have passed; `body` is left to finish (or fail)
+  /// on its own, so a call that ignores cancellation cannot hold the caller.
+  static func withDeadline(
+    seconds: Double, _ body: @escaping @Sendable () async throws -> Void
+  ) async throws {
+    let once = Locked(false)
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+      @Sendable func finish(_ result: Result<Void, Error>) {
+        let first = once.withValue { done -> Bool in
+          defer { done = true }
+          return !done
+        }
+        if first { continuation.resume(with: result) }
+      }
+      let work = Task {
+        do {
+          try await body()
+          finish(.success(()))
+        } catch {
+          finish(.failure(error))
+        }
+      }
+      Task {
+        try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+        finish(
+          .failure(
+            PostgresStoreError.unexpected("the database did not answer within \(Int(seconds)) s")))
+        work.cancel()
+      }
+    }
   }
 
   /// Stops the listeners, waits for the transactions in flight and closes every connection;
