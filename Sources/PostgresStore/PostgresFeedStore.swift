@@ -165,10 +165,16 @@ public final class PostgresFeedStore: SharedFeedStore {
   // MARK: fleet
 
   /// See `SharedFeedStore.claimDue`. One transaction under the fleet-wide claim lock: count the
-  /// live leases per host, then lease the due, unleased, active, not-gone sources oldest due first
-  /// (never-fetched first), skipping hosts that reached `perHost` (sources without a host,
-  /// `file://`, are not limited, as in the crawler). Rows that a crawl result is
-  /// being written to right now are skipped (`SKIP LOCKED`), not waited for.
+  /// live leases per host, read the due, unleased, active, not-gone sources oldest due first
+  /// (never-fetched first) from the `source_due` index, pick up to `limit` of them without
+  /// passing `perHost` on any host (sources without a host, `file://`, are not limited, as in the
+  /// crawler), and lease the picked rows. Rows that a crawl result is being written to right now
+  /// are skipped (`SKIP LOCKED`), not waited for.
+  ///
+  /// Three short statements instead of one: the candidates are bounded (`candidateBound`) and
+  /// hosts already at `perHost` are left out of them, so a claim reads and locks only a few
+  /// rows however many sources are due; the landed single statement locked and ranked every due
+  /// row (9 ms a claim at 2 000 sources, most of the database's time, growing with the table).
   public func claimDue(now: Date, limit: Int, perHost: Int, leaseTTL: TimeInterval) async throws
     -> [String]
   {
@@ -176,46 +182,62 @@ public final class PostgresFeedStore: SharedFeedStore {
     let owner = instanceID
     let nowValue = now.timeIntervalSince1970
     let until = nowValue + leaseTTL
+    let bound = Self.candidateBound(limit: limit)
     return try await engine.fleetTransaction(lockKey: PostgresEngine.claimLockKey) { pg in
-      let result = try pg.send(
+      var busy: [String: Int] = [:]
+      for row in try pg.send(
         """
-        WITH busy AS (
-          SELECT host, count(*) AS n FROM source
-          WHERE leaseOwner IS NOT NULL AND leaseUntil > $1
-          GROUP BY host
-        ), candidate AS (
-          SELECT id, host, nextDue FROM source
-          WHERE active = 1 AND gone = 0 AND (nextDue IS NULL OR nextDue <= $1)
-            AND (leaseOwner IS NULL OR leaseUntil IS NULL OR leaseUntil <= $1)
-          FOR UPDATE SKIP LOCKED
-        ), ranked AS (
-          SELECT c.id, c.host, c.nextDue,
-            row_number() OVER (PARTITION BY c.host ORDER BY c.nextDue NULLS FIRST, c.id)
-              + COALESCE(b.n, 0) AS place
-          FROM candidate c LEFT JOIN busy b ON b.host IS NOT DISTINCT FROM c.host
-        ), pick AS (
-          SELECT id, nextDue FROM ranked WHERE place <= $2 OR host IS NULL
-          ORDER BY nextDue NULLS FIRST, id LIMIT $3
-        )
-        UPDATE source SET leaseOwner = $4, leaseUntil = $5, lastHolder = $4
-        FROM pick WHERE source.id = pick.id
-        RETURNING source.id, pick.nextDue
-        """,
-        [
-          .real(nowValue), .integer(Int64(perHost)), .integer(Int64(limit)), .text(owner),
-          .real(until),
-        ])
-      return result.values.sorted { a, b in
-        switch (a[1].double, b[1].double) {
-        case (nil, nil): return (a[0].string ?? "") < (b[0].string ?? "")
-        case (nil, _): return true
-        case (_, nil): return false
-        case (let x?, let y?):
-          return x != y ? x < y : (a[0].string ?? "") < (b[0].string ?? "")
+        SELECT host, count(*) FROM source
+        WHERE leaseOwner IS NOT NULL AND leaseUntil > $1 AND host IS NOT NULL
+        GROUP BY host
+        """, [.real(nowValue)]
+      ).values {
+        if let host = row[0].string { busy[host] = Int(row[1].int64 ?? 0) }
+      }
+      let full = busy.filter { $0.value >= perHost }.keys.sorted()
+      let fullList = full.indices.map { "$\($0 + 3)" }.joined(separator: ", ")
+      let candidates = try pg.send(
+        """
+        SELECT id, host FROM source
+        WHERE active = 1 AND gone = 0 AND (nextDue IS NULL OR nextDue <= $1)
+          AND (leaseOwner IS NULL OR leaseUntil IS NULL OR leaseUntil <= $1)
+          \(full.isEmpty ? "" : "AND (host IS NULL OR host NOT IN (\(fullList)))")
+        ORDER BY nextDue NULLS FIRST, id
+        LIMIT $2
+        """, [.real(nowValue), .integer(Int64(bound))] + full.map { .text($0) }
+      ).values
+      var picked: [String] = []
+      for row in candidates where picked.count < limit {
+        guard let id = row[0].string else { continue }
+        if let host = row[1].string {
+          let n = busy[host, default: 0]
+          guard n < perHost else { continue }
+          busy[host] = n + 1
         }
-      }.compactMap { $0[0].string }
+        picked.append(id)
+      }
+      guard !picked.isEmpty else { return [] }
+      let list = picked.indices.map { "$\($0 + 4)" }.joined(separator: ", ")
+      let leased = try pg.send(
+        """
+        UPDATE source SET leaseOwner = $1, leaseUntil = $2, lastHolder = $1
+        WHERE id IN (
+          SELECT id FROM source
+          WHERE id IN (\(list)) AND active = 1 AND gone = 0
+            AND (nextDue IS NULL OR nextDue <= $3)
+            AND (leaseOwner IS NULL OR leaseUntil IS NULL OR leaseUntil <= $3)
+          FOR UPDATE SKIP LOCKED)
+        RETURNING id
+        """, [.text(owner), .real(until), .real(nowValue)] + picked.map { .text($0) }
+      ).values
+      let got = Set(leased.compactMap { $0[0].string })
+      return picked.filter { got.contains($0) }
     }
   }
+
+  /// How many due sources one claim reads: enough that per-host limits rarely leave a claim
+  /// short of `limit`, few enough that a claim stays a short index range scan.
+  static func candidateBound(limit: Int) -> Int { max(64, limit * 8) }
 
   /// See `SharedFeedStore.release`: gives back this instance's leases of `sourceIDs`.
   public func release(sourceIDs: [String]) async throws {

@@ -129,6 +129,25 @@ final class FleetTests: XCTestCase {
     XCTAssertEqual((p1 + q1).filter { $0.hasPrefix("h") }.count, 3, "\(p1) \(q1)")
   }
 
+  /// A claim reads a bounded number of due sources: a long queue on a host that is at its limit
+  /// never hides the due sources of other hosts behind it.
+  func testAHostAtItsLimitDoesNotHideOtherHosts() async throws {
+    let now = Date()
+    let fleet = try await Fleet(1)
+    addTeardownBlock { await fleet.close() }
+    let queued = PostgresFeedStore.candidateBound(limit: 4) * 3
+    // The busy host's sources are due first (ids sort first, none fetched yet).
+    try await fleet[0].syncSources(
+      (0..<queued).map { src(String(format: "a%04d", $0), host: "busy.example") }
+        + (0..<3).map { src("z\($0)", host: "other.example") })
+    let first = try await fleet[0].claimDue(now: now, limit: 4, perHost: 2, leaseTTL: 300)
+    XCTAssertEqual(first, ["a0000", "a0001"], "due order, busy.example up to its limit")
+    let second = try await fleet[0].claimDue(now: now, limit: 4, perHost: 2, leaseTTL: 300)
+    XCTAssertEqual(second, ["z0", "z1"], "busy.example is full: the next host's sources")
+    let third = try await fleet[0].claimDue(now: now, limit: 4, perHost: 2, leaseTTL: 300)
+    XCTAssertEqual(third, [])
+  }
+
   /// `file://` sources have no host: like the crawler, the claims do not count them per host.
   func testSourcesWithoutAHostAreNotLimitedPerHost() async throws {
     let now = Date()
