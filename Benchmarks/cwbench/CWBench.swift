@@ -9,7 +9,7 @@ struct CWBench: AsyncParsableCommand {
     abstract: "clusterwire benchmarks",
     subcommands: [
       ParseBench.self, StoreBench.self, StoreChild.self, CrawlBench.self, FeedServer.self,
-      ServeBench.self, FleetBench.self,
+      ServeBench.self, FleetBench.self, SourceMetricsBench.self,
     ]
   )
 }

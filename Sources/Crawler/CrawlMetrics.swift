@@ -2,49 +2,16 @@ import FeedStore
 import Foundation
 import Metrics
 
-/// The crawler's metrics (names fixed: dashboards and alerts depend on them). Per-source series
-/// carry the dimension `source`; the daemon bootstraps the Prometheus backend.
+/// The crawler's fleet-wide swift-metrics series (names fixed: dashboards and alerts depend on
+/// them); the daemon bootstraps the Prometheus backend. Their label sets are bounded: per-source
+/// series live in `SourceMetrics`, which scales with the number of sources.
 enum CrawlMetrics {
-  static func record(
-    sourceID: String, outcome: FetchOutcome, newEntries: Int, duration: TimeInterval,
-    consecutiveFailures: Int
-  ) {
-    let dims = [("source", sourceID)]
-    switch outcome.result {
-    case .fetched, .notModified:
-      Gauge(label: "clusterwire_source_last_success_timestamp_seconds", dimensions: dims)
-        .record(outcome.attemptedAt.timeIntervalSince1970)
-    case .failed, .gone:
-      break
-    }
-    Gauge(label: "clusterwire_source_consecutive_failures", dimensions: dims)
-      .record(Double(consecutiveFailures))
-    if let status = outcome.httpStatus {
-      Gauge(label: "clusterwire_source_last_http_status", dimensions: dims).record(Double(status))
-    }
-    Timer(label: "clusterwire_fetch_duration_seconds", dimensions: dims)
+  /// `clusterwire_fetch_duration_seconds{result}`: one histogram per fetch result (`fetched`,
+  /// `notModified`, `failed`, `gone`), not per source; each source's last duration is
+  /// `clusterwire_source_last_fetch_duration_seconds{source}`.
+  static func fetch(result: FetchOutcome.Result, duration: TimeInterval) {
+    Timer(label: "clusterwire_fetch_duration_seconds", dimensions: [("result", result.rawValue)])
       .recordNanoseconds(Int64(duration * 1e9))
-    let counter = Counter(label: "clusterwire_source_new_entries_total", dimensions: dims)
-    if newEntries > 0 { counter.increment(by: newEntries) }
-  }
-
-  /// One source's gauges from its stored state (start-up, after a retention sweep).
-  static func restore(_ state: SourceState, health: Bool) {
-    let dims = [("source", state.id)]
-    if health {
-      if let success = state.lastSuccess {
-        Gauge(label: "clusterwire_source_last_success_timestamp_seconds", dimensions: dims)
-          .record(success.timeIntervalSince1970)
-      }
-      Gauge(label: "clusterwire_source_consecutive_failures", dimensions: dims)
-        .record(Double(state.consecutiveFailures))
-      if let status = state.httpStatus {
-        Gauge(label: "clusterwire_source_last_http_status", dimensions: dims)
-          .record(Double(status))
-      }
-    }
-    Gauge(label: "clusterwire_source_retention_dropped_entries", dimensions: dims)
-      .record(Double(state.retentionDropped))
   }
 
   static func cycle(duration: TimeInterval) {

@@ -23,6 +23,8 @@ public final class Crawler: Sendable {
   private let state: Locked<State>
   private let progress: Locked<Date>
   private let wakeup = Wakeup()
+  /// Per-source `/metrics` series; the daemon appends `sourceMetrics.exposition()` to its scrape.
+  public let sourceMetrics = SourceMetrics()
 
   struct Scheduled: Sendable {
     var definition: SourceDefinition
@@ -133,6 +135,8 @@ public final class Crawler: Sendable {
       s.sources = next
       s.order = order
     }
+    // A source that left the config leaves `/metrics` too.
+    sourceMetrics.retain(Set(sources.map(\.id)))
     logger.info(
       "crawler sources set",
       metadata: ["sources": "\(sources.count)", "enabled": "\(sources.filter(\.enabled).count)"])
@@ -144,9 +148,7 @@ public final class Crawler: Sendable {
   /// source's next fetch. `health: false` refreshes only the retention gauges (the crawler
   /// keeps the others current itself).
   public func publishStoredMetrics(health: Bool = true) async throws {
-    for state in try await store.sourceStates() {
-      CrawlMetrics.restore(state, health: health)
-    }
+    sourceMetrics.restore(try await store.sourceStates(), health: health)
   }
 
   /// Applies new limits; fetches already running finish with the old ones.
@@ -492,9 +494,10 @@ public final class Crawler: Sendable {
     log(
       definition, outcome, newEntries: newEntries, entries: interpretation.feed?.entries.count,
       seconds: seconds)
-    CrawlMetrics.record(
+    sourceMetrics.record(
       sourceID: definition.id, outcome: outcome, newEntries: newEntries, duration: seconds,
       consecutiveFailures: failures)
+    CrawlMetrics.fetch(result: outcome.result, duration: seconds)
     return Completion(
       sourceID: definition.id, host: host, result: outcome.result, nextDue: nextDue,
       newEntries: newEntries, recorded: recorded)

@@ -344,13 +344,21 @@ public struct StoreCounts: Sendable, Hashable {
   /// Groups with more than one member.
   public var mergedGroups: Int
   public var tombstones: Int
-  public init(sources: Int, entries: Int, duplicateGroups: Int, mergedGroups: Int, tombstones: Int)
-  {
+  /// Active sources failing now (`SourceState.isFailing`).
+  public var failingSources: Int
+  /// The earliest future `nextDue` among active sources that are not gone.
+  public var nextDue: Date?
+  public init(
+    sources: Int, entries: Int, duplicateGroups: Int, mergedGroups: Int, tombstones: Int,
+    failingSources: Int = 0, nextDue: Date? = nil
+  ) {
     self.sources = sources
     self.entries = entries
     self.duplicateGroups = duplicateGroups
     self.mergedGroups = mergedGroups
     self.tombstones = tombstones
+    self.failingSources = failingSources
+    self.nextDue = nextDue
   }
 }
 

@@ -105,13 +105,24 @@ package struct StoreCore<Engine: StoreEngine>: Sendable {
       for row in try db.fetchAll("SELECT key, value FROM meta") {
         meta[row.string("key")] = row.int64("value")
       }
-      let sources = try db.fetchOne("SELECT COUNT(*) FROM source WHERE active = 1")?[0].int64
+      // One aggregate pass over the source table (never its rows into memory): the daemon
+      // reads this every 10 s for `STATUS=` and the store gauges, at any number of sources.
+      let now = Date().timeIntervalSince1970
+      let row = try db.fetchOne(
+        """
+        SELECT COUNT(*) AS sources,
+          COUNT(CASE WHEN consecutiveFailures > 0 OR gone = 1 THEN 1 END) AS failing,
+          MIN(CASE WHEN gone = 0 AND nextDue > ? THEN nextDue END) AS nextDue
+        FROM source WHERE active = 1
+        """, [.real(now)])
       let entries = try db.fetchOne(
         "SELECT COALESCE(CAST(SUM(entryCount) AS BIGINT), 0) FROM source")?[0].int64
       return StoreCounts(
-        sources: Int(sources ?? 0), entries: Int(entries ?? 0),
+        sources: row.map { Int($0.int64("sources")) } ?? 0, entries: Int(entries ?? 0),
         duplicateGroups: Int(meta["groups"] ?? 0), mergedGroups: Int(meta["mergedGroups"] ?? 0),
-        tombstones: Int(meta["tombstones"] ?? 0))
+        tombstones: Int(meta["tombstones"] ?? 0),
+        failingSources: row.map { Int($0.int64("failing")) } ?? 0,
+        nextDue: Timeline.date(row?.optionalDouble("nextDue")))
     }
   }
 

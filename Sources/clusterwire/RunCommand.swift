@@ -234,24 +234,31 @@ final class Daemon: Sendable {
 
   func metricsText() async -> String {
     await updateStoreGauges()
-    return registry.emitToString()
+    // The per-source series come from the crawler's table, not from per-source registry handles
+    // (see `SourceMetrics`: those cost O(sources) each to register).
+    return registry.emitToString() + crawler.sourceMetrics.exposition()
   }
 
-  func updateStoreGauges() async {
-    guard let counts = try? await store.counts() else { return }
+  /// Sets the store gauges; returns the counts it read (nil when the store did not answer).
+  @discardableResult
+  func updateStoreGauges() async -> StoreCounts? {
+    guard let counts = try? await store.counts() else { return nil }
     Gauge(label: "clusterwire_entries_stored").record(counts.entries)
     Gauge(label: "clusterwire_duplicate_groups").record(counts.duplicateGroups)
     Gauge(label: "clusterwire_merged_groups").record(counts.mergedGroups)
     Gauge(label: "clusterwire_sources").record(counts.sources)
+    return counts
   }
 
-  /// `STATUS=` text: sources ok/failing and when the next crawl is due.
-  func statusLine() async -> String {
-    guard let states = try? await store.sourceStates() else { return "store unavailable" }
-    let failing = states.filter(\.isFailing).count
-    let next = states.compactMap(\.nextDue).filter { $0 > Date() }.min()
-    var line = "\(states.count - failing) sources ok, \(failing) failing"
-    if let next {
+  /// `STATUS=` text: sources ok/failing and when the next crawl is due. From one aggregate
+  /// query (`counts`), never every source's row: it is sent every 10 s at any network size.
+  func statusLine(_ counts: StoreCounts? = nil) async -> String {
+    let read: StoreCounts?
+    if let counts { read = counts } else { read = try? await store.counts() }
+    guard let counts = read else { return "store unavailable" }
+    var line =
+      "\(counts.sources - counts.failingSources) sources ok, \(counts.failingSources) failing"
+    if let next = counts.nextDue {
       line += ", next crawl in \(max(0, Int(next.timeIntervalSinceNow))) s"
     }
     return line
@@ -361,8 +368,8 @@ struct HeartbeatService: Service {
       }
       if ContinuousClock.now - lastStatus > .seconds(10) {
         lastStatus = ContinuousClock.now
-        daemon.notifier.notify("STATUS=\(await daemon.statusLine())")
-        await daemon.updateStoreGauges()
+        let counts = await daemon.updateStoreGauges()
+        daemon.notifier.notify("STATUS=\(await daemon.statusLine(counts))")
       }
       try? await Task.sleep(for: min(interval, .seconds(10)))
     }

@@ -50,6 +50,41 @@ final class StoreBasicsTests: XCTestCase {
     }
   }
 
+  /// `counts` carries the daemon's `STATUS=` summary (failing sources, the next crawl) from one
+  /// aggregate over active sources: a removed source and a gone source's due time do not count.
+  func testCountsSummariseSourceHealth() async throws {
+    let f = try await StoreFixture()
+    addTeardownBlock { await f.cleanup() }
+    try await f.sources([
+      source("ok"), source("later"), source("failing"), source("gone"), source("removed"),
+    ])
+    let now = Date()
+    func record(_ id: String, _ result: FetchOutcome.Result, nextDue: Date) async throws {
+      try await f.store.record(
+        FetchOutcome(
+          sourceID: id, result: result, attemptedAt: now,
+          httpStatus: result == .gone ? 410 : (result == .failed ? 503 : 200), nextDue: nextDue),
+        feed: nil)
+    }
+    try await record("ok", .notModified, nextDue: now + 600)
+    try await record("later", .notModified, nextDue: now + 1200)
+    try await record("failing", .failed, nextDue: now + 900)
+    try await record("gone", .gone, nextDue: now + 60)
+    try await record("removed", .failed, nextDue: now + 30)
+    var counts = try await f.store.counts()
+    XCTAssertEqual(counts.sources, 5)
+    XCTAssertEqual(counts.failingSources, 3)
+    XCTAssertEqual(
+      counts.nextDue.map { $0.timeIntervalSince1970 } ?? 0, (now + 30).timeIntervalSince1970,
+      accuracy: 0.01)
+    try await f.sources([source("ok"), source("later"), source("failing"), source("gone")])
+    counts = try await f.store.counts()
+    XCTAssertEqual(counts.sources, 4)
+    XCTAssertEqual(counts.failingSources, 2)
+    let next = try XCTUnwrap(counts.nextDue, "\(counts)")
+    XCTAssertEqual(next.timeIntervalSince1970, (now + 600).timeIntervalSince1970, accuracy: 0.01)
+  }
+
   func testSourceStateLifecycle() async throws {
     let f = try await StoreFixture()
     addTeardownBlock { await f.cleanup() }
