@@ -27,6 +27,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     // The fleet's shared store (issue 14).
     .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+    // Already in the graph through swift-nio; the crawler's due queue is its Heap.
+    .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
   ],
   targets: [
     // libxml2 from the system (Debian: libxml2-dev). See shim.h for the ICU and xmlFree workarounds.
@@ -84,6 +86,7 @@ let package = Package(
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTPCompression", package: "swift-nio-extras"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        .product(name: "HeapModule", package: "swift-collections"),
       ]
     ),
     .target(

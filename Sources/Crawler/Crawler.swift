@@ -30,6 +30,8 @@ public final class Crawler: Sendable {
     var definition: SourceDefinition
     var due: Date
     var gone: Bool
+    /// Position in the configured order (the due queue's tie-break).
+    var rank: Int = 0
   }
 
   struct State: Sendable {
@@ -37,6 +39,8 @@ public final class Crawler: Sendable {
     var sources: [String: Scheduled] = [:]
     /// Configured order, for deterministic cycles.
     var order: [String] = []
+    /// What `run()` polls next (single node only; a shared store decides that in fleet mode).
+    var queue = DueQueue()
   }
 
   /// The result of one fetch, handed back to the scheduler loop.
@@ -132,8 +136,10 @@ public final class Crawler: Sendable {
           id: id, count: fresh.count, interval: entry.definition.interval)
         next[id]?.due = now.addingTimeInterval(delay)
       }
+      for (rank, id) in order.enumerated() { next[id]?.rank = rank }
       s.sources = next
       s.order = order
+      s.queue.rebuild(from: next)
     }
     // A source that left the config leaves `/metrics` too.
     sourceMetrics.retain(Set(sources.map(\.id)))
@@ -153,7 +159,10 @@ public final class Crawler: Sendable {
 
   /// Applies new limits; fetches already running finish with the old ones.
   public func updateOptions(_ options: CrawlerOptions) async {
-    state.withLock { $0.options = options }
+    state.withLock { s in
+      s.options = options
+      s.queue.rebuild(from: s.sources)  // a higher per_host frees parked sources
+    }
     wakeup.signal()
   }
 
@@ -233,18 +242,12 @@ public final class Crawler: Sendable {
       var timerRunning = false
       while !Task.isCancelled {
         let now = Date()
-        let (due, options, earliest) = state.withLock {
-          s -> ([(Date, SourceDefinition)], CrawlerOptions, Date?) in
-          var due: [(Date, SourceDefinition)] = []
-          var earliest: Date?
-          for (id, entry) in s.sources where !entry.gone && inFlight[id] == nil {
-            if entry.due <= now {
-              due.append((entry.due, entry.definition))
-            } else if earliest == nil || entry.due < earliest! {
-              earliest = entry.due
-            }
-          }
-          return (due, s.options, earliest)
+        let (start, options, earliest) = state.withLock {
+          s -> ([(SourceDefinition, String?)], CrawlerOptions, Date?) in
+          let (start, earliest) = s.queue.take(
+            now: now, slots: max(1, s.options.concurrency) - inFlight.count, sources: s.sources,
+            running: inFlight, perHost: perHost, perHostLimit: max(1, s.options.perHost))
+          return (start, s.options, earliest)
         }
         // A fetch far past its deadline means something below us hangs (the store, the event
         // loop): stop reporting progress so systemd's watchdog restarts the daemon.
@@ -252,10 +255,7 @@ public final class Crawler: Sendable {
         if !inFlight.values.contains(where: { now.timeIntervalSince($0) > stuckAfter }) {
           progress.withLock { $0 = now }
         }
-        for (_, definition) in due.sorted(by: { $0.0 < $1.0 }) {
-          if inFlight.count >= max(1, options.concurrency) { break }
-          let host = Self.hostKey(definition.url)
-          if let host, perHost[host, default: 0] >= max(1, options.perHost) { continue }
+        for (definition, host) in start {
           if let host { perHost[host, default: 0] += 1 }
           inFlight[definition.id] = now
           group.addTask {
@@ -279,6 +279,7 @@ public final class Crawler: Sendable {
           inFlight[done.sourceID] = nil
           if let host = done.host { perHost[host, default: 1] -= 1 }
           apply(done, countsAsProgress: false)
+          state.withLock { $0.queue.hostFreed(done.host, sources: $0.sources) }
         }
       }
       logger.info("crawler stopping", metadata: ["in_flight": "\(inFlight.count)"])
@@ -416,9 +417,14 @@ public final class Crawler: Sendable {
     if countsAsProgress { progress.withLock { $0 = Date() } }
     state.withLock { s in
       // A source removed by a reload while its fetch ran stays removed.
-      guard s.sources[done.sourceID] != nil else { return }
+      guard let entry = s.sources[done.sourceID] else { return }
       s.sources[done.sourceID]?.due = done.nextDue
-      if done.result == .gone { s.sources[done.sourceID]?.gone = true }
+      if done.result == .gone {
+        s.sources[done.sourceID]?.gone = true
+      } else if shared == nil {
+        s.queue.push(.init(due: done.nextDue, rank: entry.rank, id: done.sourceID))
+        s.queue.compact(sources: s.sources)
+      }
     }
   }
 

@@ -561,6 +561,23 @@ final class CrawlerTests: XCTestCase {
     XCTAssertLessThan(Date().timeIntervalSince(stoppedAt), 10)
   }
 
+  /// The loop's due queue parks sources whose host is full and brings them back as that host's
+  /// fetches finish: every source is polled once, never more than `per_host` at a time.
+  func testRunHoldsPerHostAndPollsEveryParkedSourceOnce() async throws {
+    let h = try await harness(.test(perHost: 2)) { _ in .respond(status: 304, delay: 0.2) }
+    try await h.crawler.setSources((0..<10).map { h.source("s\($0)", "/s\($0)", interval: 3600) })
+    let crawler = h.crawler
+    let task = Task { try await crawler.run() }
+    let polled = await eventually(timeout: 60) { h.server.requests.count >= 10 }
+    XCTAssertTrue(polled, "all ten sources on one host are polled")
+    try await Task.sleep(nanoseconds: 1_500_000_000)
+    task.cancel()
+    try await task.value
+    XCTAssertEqual(Set(h.server.requests.map(\.path)).count, 10)
+    XCTAssertEqual(h.server.requests.count, 10, "no source polled twice within its interval")
+    XCTAssertEqual(h.server.maxActive, 2, "never more than per_host concurrent requests")
+  }
+
   func testCancellationLetsInFlightFetchesCommit() async throws {
     let h = try await harness { _ in .respond(status: 304, delay: 1) }
     try await h.crawler.setSources([h.source("slow", "/slow")])
