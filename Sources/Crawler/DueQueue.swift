@@ -53,9 +53,7 @@ struct DueQueue: Sendable {
     var start: [(SourceDefinition, String?)] = []
     var hostCounts = perHost
     while let top = heap.min {
-      guard let entry = sources[top.id], !entry.gone, entry.due == top.due,
-        running[top.id] == nil
-      else {
+      guard let entry = Self.current(top, in: sources), running[top.id] == nil else {
         heap.removeMin()
         continue
       }
@@ -79,12 +77,21 @@ struct DueQueue: Sendable {
   mutating func hostFreed(_ host: String?, sources: [String: Crawler.Scheduled]) {
     guard let host, var waiting = parked.removeValue(forKey: host) else { return }
     while let item = waiting.popMin() {
-      if let entry = sources[item.id], !entry.gone, entry.due == item.due {
+      if Self.current(item, in: sources) != nil {
         heap.insert(item)
         break
       }
     }
     if !waiting.isEmpty { parked[host] = waiting }
+  }
+
+  /// The source `item` stands for, if the item still matches its schedule (not rescheduled,
+  /// removed or gone since it was queued).
+  private static func current(_ item: Item, in sources: [String: Crawler.Scheduled])
+    -> Crawler.Scheduled?
+  {
+    guard let entry = sources[item.id], !entry.gone, entry.due == item.due else { return nil }
+    return entry
   }
 
   /// Keeps the stale items bounded: rebuilds once they outnumber the sources (plus slack).
