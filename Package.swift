@@ -115,7 +115,7 @@ let package = Package(
       name: "clusterwire",
       dependencies: [
         "FeedModel", "FeedParser", "FeedStore", "PostgresStore", "Config", "Crawler", "Publisher",
-        "Server",
+        "Server", "WebSub",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),
@@ -216,6 +216,33 @@ let package = Package(
       ],
       exclude: ["Fixtures"]
     ),
+    // WebSub (issue 15): the wire rules (hub requests, Link headers, X-Hub-Signature), the
+    // built-in hub (verification, distribution) and the subscriber's bookkeeping. Stores its
+    // subscriptions through FeedStore's `WebSubStore`; fetches through AsyncHTTPClient behind
+    // the private-network guard.
+    .target(
+      name: "WebSub",
+      dependencies: [
+        "FeedStore", "NetworkGuard", "WebText",
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ]),
+    .testTarget(
+      name: "WebSubTests",
+      dependencies: [
+        "WebSub", "FeedStore", "TestSupport", "NetworkGuard",
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ]),
     // Private-network guard (issue 12)
     .target(name: "NetworkGuard"),
     .testTarget(name: "NetworkGuardTests", dependencies: ["NetworkGuard"]),

@@ -37,6 +37,12 @@ extension Settings {
     add("store.duplicate_window", store.duplicateWindow)
     add("store.removed_grace", store.removedGrace)
     add("fleet.lease_ttl", fleet.leaseTTL)
+    // The hubs are in every published document: a fleet must agree on them.
+    add("websub.hub", websub.hub ? "true" : "false")
+    add("websub.ping", websub.ping.map(\.absoluteString).joined(separator: " "))
+    add("websub.subscribe", websub.subscribe ? "true" : "false")
+    add("websub.lease", "\(websub.leaseMin) \(websub.leaseDefault) \(websub.leaseMax)")
+    add("websub.poll_while_subscribed", websub.pollWhileSubscribed)
     for source in sources.sorted(by: { $0.id < $1.id }) {
       let p = "source.\(source.id)."
       add(p + "url", source.url)
@@ -48,6 +54,7 @@ extension Settings {
       add(p + "enabled", source.enabled ? "true" : "false")
       add(p + "user_agent", source.userAgent)
       add(p + "language", source.language)
+      if !source.websub { add(p + "websub", "false") }
       if let s = source.selectors {
         add(p + "select.item", s.item)
         add(p + "select.title", s.title)

@@ -68,6 +68,7 @@ public enum ConfigLoader {
     let crawl = readCrawl(reader.subtable("crawl"), baseURL: server.baseURL)
     let log = readLog(reader.subtable("log"))
     let fleet = readFleet(reader.subtable("fleet"), store: store, crawl: crawl, file: mainFile)
+    let websub = readWebSub(reader.subtable("websub"))
 
     var sources: [(SourceDefinition, FileContext, String)] = []
     sources += readSources(reader, crawl: crawl)
@@ -141,7 +142,7 @@ public enum ConfigLoader {
     }
     return Settings(
       server: server, store: store, feed: feed, crawl: crawl, log: log, fleet: fleet,
-      sources: sources.map(\.0), files: files)
+      websub: websub, sources: sources.map(\.0), files: files)
   }
 
   // MARK: - Files
@@ -447,6 +448,49 @@ public enum ConfigLoader {
     return fleet
   }
 
+  private static func readWebSub(_ t: TableReader?) -> Settings.WebSub {
+    var w = Settings.WebSub()
+    guard let t else { return w }
+    // Known even when absent, for the typo suggestions.
+    t.markUsed(
+      "hub", "subscribe", "ping", "lease_min", "lease_default", "lease_max",
+      "poll_while_subscribed", "retry_for", "delivery_timeout", "allow_private_callbacks",
+      "max_subscriptions", "max_per_callback_host")
+    if let b = t.bool("hub") { w.hub = b }
+    if let b = t.bool("subscribe") { w.subscribe = b }
+    if let list = t.stringArray("ping") {
+      w.ping = []
+      for (i, text) in list.enumerated() {
+        if let url = URL(string: text), let scheme = url.scheme?.lowercased(),
+          scheme == "http" || scheme == "https", url.host?.isEmpty == false, url.fragment == nil
+        {
+          w.ping.append(url)
+        } else {
+          t.file.report(
+            t.keyPath("ping") + "[\(i)]",
+            "invalid hub URL \"\(text)\" (an absolute http or https URL without a fragment)")
+        }
+      }
+    }
+    for (key, keyPath) in [
+      ("lease_min", \Settings.WebSub.leaseMin), ("lease_default", \.leaseDefault),
+      ("lease_max", \.leaseMax), ("poll_while_subscribed", \.pollWhileSubscribed),
+      ("retry_for", \.retryFor), ("delivery_timeout", \.deliveryTimeout),
+    ] as [(String, WritableKeyPath<Settings.WebSub, TimeInterval>)] {
+      if let d = t.duration(key) { w[keyPath: keyPath] = d }
+    }
+    if w.leaseMin > w.leaseMax {
+      t.report("lease_min", "lease_min must not exceed lease_max")
+    } else if w.leaseDefault < w.leaseMin || w.leaseDefault > w.leaseMax {
+      t.report("lease_default", "lease_default must lie between lease_min and lease_max")
+    }
+    if let b = t.bool("allow_private_callbacks") { w.allowPrivateCallbacks = b }
+    if let n = t.int("max_subscriptions", min: 0) { w.maxSubscriptions = n }
+    if let n = t.int("max_per_callback_host", min: 0) { w.maxPerCallbackHost = n }
+    t.finish()
+    return w
+  }
+
   /// A fleet instance id: what a log line, a metric label and a database column take safely.
   static func isInstanceID(_ s: String) -> Bool {
     (1...100).contains(s.count)
@@ -573,6 +617,7 @@ public enum ConfigLoader {
     let priority = t.int("priority") ?? 0
     let interval = t.duration("interval") ?? crawl.interval
     let enabled = t.bool("enabled") ?? true
+    let websub = t.bool("websub") ?? true
     var userAgent: String?
     if let ua = t.string("user_agent") {
       if let bad = userAgentProblem(ua) { t.report("user_agent", bad) } else { userAgent = ua }
@@ -612,7 +657,7 @@ public enum ConfigLoader {
     return SourceDefinition(
       id: id, url: url, kind: kind, title: title, categories: categories, priority: priority,
       interval: interval, enabled: enabled, userAgent: userAgent, language: language,
-      selectors: selectors)
+      selectors: selectors, websub: websub)
   }
 
   private static func readSelectors(_ s: TableReader, date: TableReader?, language: String?)

@@ -107,6 +107,37 @@ public struct Settings: Sendable, Hashable {
     public var expireAfter: TimeInterval { 3 * heartbeat + leaseTTL }
   }
 
+  /// `[websub]`: the built-in WebSub hub for our documents and the subscriber for our sources.
+  public struct WebSub: Sendable, Hashable {
+    /// `hub`: serve `POST /websub` and advertise it on every document.
+    public var hub: Bool = true
+    /// `subscribe`: subscribe at the hubs our sources advertise (per source `websub = false`).
+    public var subscribe: Bool = true
+    /// `ping`: external hubs told (`hub.mode=publish`) when a topic changes, also advertised.
+    public var ping: [URL] = []
+    /// Lease bounds in seconds: a requested lease is clamped into `lease_min…lease_max`;
+    /// `lease_default` when none is asked for.
+    public var leaseMin: TimeInterval = 3600
+    public var leaseDefault: TimeInterval = 10 * 86_400
+    public var leaseMax: TimeInterval = 30 * 86_400
+    /// `allow_private_callbacks`: accept callbacks on loopback and private networks (an
+    /// intranet, tests); off, the private-network guard refuses them.
+    public var allowPrivateCallbacks: Bool = false
+    /// `max_subscriptions` / `max_per_callback_host`: bounds on live subscriptions.
+    public var maxSubscriptions: Int = 10_000
+    public var maxPerCallbackHost: Int = 100
+    /// `retry_for`: how long a failed delivery is retried (exponential back-off) before the
+    /// subscription is marked failing.
+    public var retryFor: TimeInterval = 3600
+    /// `delivery_timeout`: one verification or delivery request.
+    public var deliveryTimeout: TimeInterval = 10
+    /// `poll_while_subscribed`: the poll interval of a source while its push subscription is
+    /// verified (polling never stops).
+    public var pollWhileSubscribed: TimeInterval = 6 * 3600
+
+    public init() {}
+  }
+
   /// `[feed]`: the merged feed's own metadata.
   public struct FeedInfo: Sendable, Hashable {
     public var title: String
@@ -173,6 +204,7 @@ public struct Settings: Sendable, Hashable {
   public var crawl: Crawl
   public var log: Log
   public var fleet: Fleet
+  public var websub: WebSub
   /// All sources, main file first then drop-ins in sorted order, each in file order.
   public var sources: [SourceDefinition]
   /// Absolute paths of every file read (main first), e.g. for a reload to report.
@@ -180,7 +212,8 @@ public struct Settings: Sendable, Hashable {
 
   public init(
     server: Server, store: Store, feed: FeedInfo, crawl: Crawl, log: Log,
-    fleet: Fleet = Fleet(), sources: [SourceDefinition], files: [String]
+    fleet: Fleet = Fleet(), websub: WebSub = WebSub(), sources: [SourceDefinition],
+    files: [String]
   ) {
     self.server = server
     self.store = store
@@ -188,6 +221,7 @@ public struct Settings: Sendable, Hashable {
     self.crawl = crawl
     self.log = log
     self.fleet = fleet
+    self.websub = websub
     self.sources = sources
     self.files = files
   }
@@ -229,6 +263,21 @@ public struct Settings: Sendable, Hashable {
         + "\(ConfigUnits.formatDuration(crawl.timeout)), max body \(ConfigUnits.formatSize(crawl.maxBody)), "
         + "\(crawl.concurrency) concurrent, \(crawl.perHost) per host")
     out.append("user agent:  \(crawl.userAgent)")
+    var push: [String] = []
+    push.append(websub.hub ? "hub at \(server.baseURL.absoluteString)websub" : "no hub")
+    if !websub.ping.isEmpty {
+      push.append("pings \(websub.ping.map(\.absoluteString).joined(separator: ", "))")
+    }
+    // `subscribe`, `poll_while_subscribed` and per-source `websub` are read and checked now;
+    // the subscriber that acts on them is the second half of issue 15.
+    push.append("sources polled only (the WebSub subscriber is not built yet)")
+    if websub.hub {
+      push.append(
+        "leases \(ConfigUnits.formatDuration(websub.leaseMin))–"
+          + "\(ConfigUnits.formatDuration(websub.leaseMax))"
+          + (websub.allowPrivateCallbacks ? ", private callbacks allowed" : ""))
+    }
+    out.append("websub:      \(push.joined(separator: "; "))")
     out.append("log level:   \(log.level)")
     let enabled = sources.filter(\.enabled)
     out.append(

@@ -67,12 +67,15 @@ public struct SourceDefinition: Sendable, Hashable, Codable {
   public var language: String?
   /// Required when `kind == .html`.
   public var selectors: HTMLSelectors?
+  /// `websub`: subscribe at the hub the source's feed advertises (WebSub) and take its pushes;
+  /// false polls only.
+  public var websub: Bool
 
   public init(
     id: String, url: String, kind: SourceKind = .feed, title: String? = nil,
     categories: [String] = [], priority: Int = 0, interval: TimeInterval = 1800,
     enabled: Bool = true, userAgent: String? = nil, language: String? = nil,
-    selectors: HTMLSelectors? = nil
+    selectors: HTMLSelectors? = nil, websub: Bool = true
   ) {
     self.id = id
     self.url = url
@@ -85,6 +88,7 @@ public struct SourceDefinition: Sendable, Hashable, Codable {
     self.userAgent = userAgent
     self.language = language
     self.selectors = selectors
+    self.websub = websub
   }
 }
 

@@ -282,12 +282,5 @@ extension String {
 
 /// SHA-256 as lowercase hex, for published ids derived from identity keys (swift-crypto).
 func sha256Hex(_ text: String) -> String {
-  let hex = Array("0123456789abcdef".utf8)
-  var out: [UInt8] = []
-  out.reserveCapacity(64)
-  for byte in SHA256.hash(data: Data(text.utf8)) {
-    out.append(hex[Int(byte >> 4)])
-    out.append(hex[Int(byte & 0x0F)])
-  }
-  return String(decoding: out, as: UTF8.self)
+  Hex.encode(SHA256.hash(data: Data(text.utf8)))
 }

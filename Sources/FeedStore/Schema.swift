@@ -21,6 +21,8 @@ import GRDB
 ///   filtered or not, is a single index range scan from the cursor.
 /// - `tombstone`: identity keys of removed entries, so a re-served old item is not resurrected.
 /// - `meta`: counters (change token, id allocator, totals) so status queries never count rows.
+/// - `websub_hub_subscription`, `websub_push_subscription` (v5): WebSub's subscriptions, the
+///   hub's and ours (see `WebSubStore`).
 enum Schema {
   static var migrator: DatabaseMigrator {
     var migrator = DatabaseMigrator()
@@ -203,6 +205,49 @@ enum Schema {
         sql: """
           ALTER TABLE source ADD COLUMN feedHead BLOB;
           UPDATE source SET etag = NULL, lastModified = NULL, bodyHash = NULL;
+          """)
+    }
+    migrator.registerMigration("v5-websub") { db in
+      // WebSub (issue 15, `WebSubStore`). `websub_hub_subscription`: the hub's subscribers, one
+      // row per (topic, callback), live while `expires` is after now; `callback_host` serves the
+      // per-host bound, `expires` the live reads, the total and the expiry sweep;
+      // `delivered_etag` is the compare-and-set that lets one instance deliver each version.
+      // `websub_push_subscription`: our subscription at a source's hub, one per source, with no
+      // foreign key (the daemon unsubscribes a removed source before it deletes the row).
+      // Lower-case snake_case names, so PostgreSQL's folding of identifiers changes nothing.
+      try db.execute(
+        sql: """
+          CREATE TABLE websub_hub_subscription (
+            topic TEXT NOT NULL,
+            callback TEXT NOT NULL,
+            callback_host TEXT NOT NULL,
+            secret TEXT,
+            lease_seconds INTEGER NOT NULL,
+            expires REAL NOT NULL,
+            created REAL NOT NULL,
+            failures INTEGER NOT NULL DEFAULT 0,
+            failing_since REAL,
+            delivered_etag TEXT,
+            last_delivery REAL,
+            PRIMARY KEY (topic, callback)
+          ) WITHOUT ROWID;
+          CREATE INDEX websub_hub_subscription_host
+            ON websub_hub_subscription(callback_host, expires);
+          CREATE INDEX websub_hub_subscription_expires ON websub_hub_subscription(expires);
+          CREATE TABLE websub_push_subscription (
+            source_id TEXT PRIMARY KEY NOT NULL,
+            hub TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            token TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            state TEXT NOT NULL,
+            requested REAL NOT NULL,
+            lease_seconds INTEGER,
+            expires REAL,
+            failing_since REAL,
+            last_error TEXT,
+            last_push REAL
+          );
           """)
     }
     return migrator

@@ -13,7 +13,7 @@ import Foundation
 /// state: `source.host` (`SourceDefinition.hostKey`), the lease columns, and `instance`.
 package enum PostgresSchema {
   /// Each migration's statements, in order; `migrations[i]` brings version `i` to `i + 1`.
-  package static let migrations: [[String]] = [version1]
+  package static let migrations: [[String]] = [version1, version2]
 
   package static var latestVersion: Int { migrations.count }
 
@@ -145,6 +145,47 @@ package enum PostgresSchema {
     """,
   ]
 
+  /// WebSub (issue 15): SQLite's v5-websub, the same tables, columns and indexes.
+  static let version2: [String] = [
+    """
+    CREATE TABLE websub_hub_subscription (
+      topic text COLLATE "C" NOT NULL,
+      callback text COLLATE "C" NOT NULL,
+      callback_host text COLLATE "C" NOT NULL,
+      secret text COLLATE "C",
+      lease_seconds bigint NOT NULL,
+      expires double precision NOT NULL,
+      created double precision NOT NULL,
+      failures bigint NOT NULL DEFAULT 0,
+      failing_since double precision,
+      delivered_etag text COLLATE "C",
+      last_delivery double precision,
+      PRIMARY KEY (topic, callback)
+    )
+    """,
+    """
+    CREATE INDEX websub_hub_subscription_host
+      ON websub_hub_subscription(callback_host, expires)
+    """,
+    "CREATE INDEX websub_hub_subscription_expires ON websub_hub_subscription(expires)",
+    """
+    CREATE TABLE websub_push_subscription (
+      source_id text COLLATE "C" PRIMARY KEY,
+      hub text COLLATE "C" NOT NULL,
+      topic text COLLATE "C" NOT NULL,
+      token text COLLATE "C" NOT NULL,
+      secret text COLLATE "C" NOT NULL,
+      state text COLLATE "C" NOT NULL,
+      requested double precision NOT NULL,
+      lease_seconds bigint,
+      expires double precision,
+      failing_since double precision,
+      last_error text COLLATE "C",
+      last_push double precision
+    )
+    """,
+  ]
+
   /// Brings the database to `latestVersion`, each migration in its own transaction, under a
   /// session advisory lock so that instances starting together migrate one after the other (the
   /// later ones find the work done). Throws `newerSchema` for a database migrated by a newer
@@ -192,5 +233,6 @@ package enum PostgresSchema {
   /// The store's tables, in an order that satisfies the foreign key (copy, verification).
   package static let tables = [
     "source", "grp", "entry", "near_dup", "group_facet", "tombstone", "meta", "archive_seal",
+    "websub_hub_subscription", "websub_push_subscription",
   ]
 }

@@ -32,6 +32,7 @@ enum AtomRenderer {
         ("version", ctx.options.generatorVersion)
       ])
     link(&o, ctx.selfURL(.atom), rel: "self", type: "application/atom+xml")
+    for hub in ctx.options.hubLinks { link(&o, hub, rel: "hub") }
     link(&o, ctx.url(.html), rel: "alternate", type: "text/html")
     if let archive = ctx.archive {
       let atom = "application/atom+xml"

@@ -88,6 +88,13 @@ enum HTMLRenderer {
     o.open(
       "meta", [("name", "generator"), ("content", "clusterwire \(ctx.options.generatorVersion)")])
     o.raw("\n")
+    // WebSub discovery (§4): the page's own URL and the hubs that announce its changes.
+    o.open("link", [("rel", "self"), ("href", ctx.selfURL(.html))])
+    o.raw("\n")
+    for hub in ctx.options.hubLinks {
+      o.open("link", [("rel", "hub"), ("href", hub)])
+      o.raw("\n")
+    }
     // Autodiscovery: this page's own feeds first, then every merged and sub-feed.
     var discovered: [(String, String, String)] = []
     if ctx.scope != .all {

@@ -12,6 +12,16 @@ enum JSONRenderer {
     o.jsonString(ctx.url(.html))
     o.raw(",\"feed_url\":")
     o.jsonString(ctx.selfURL(.json))
+    if !ctx.options.hubs.isEmpty {
+      // JSON Feed 1.1 `hubs`: WebSub endpoints for real-time notification.
+      o.raw(",\"hubs\":[")
+      for (i, hub) in ctx.options.hubLinks.enumerated() {
+        o.raw(i == 0 ? "{\"type\":\"WebSub\",\"url\":" : ",{\"type\":\"WebSub\",\"url\":")
+        o.jsonString(hub)
+        o.raw("}")
+      }
+      o.raw("]")
+    }
     if let subtitle = ctx.options.subtitle {
       o.raw(",\"description\":")
       o.jsonString(subtitle)

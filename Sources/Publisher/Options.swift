@@ -15,10 +15,15 @@ public struct PublisherOptions: Sendable, Hashable {
   /// `xml:lang` / `lang` of the documents and the language of the HTML page's labels.
   public var language: String
   public var generatorVersion: String
+  /// WebSub hubs advertised by every document (`rel="hub"`, in the document and the `Link`
+  /// header): the built-in hub's `<base_url>websub` and the `[websub] ping` hubs; none when
+  /// empty.
+  public var hubs: [URL]
 
   public init(
     baseURL: URL, title: String, subtitle: String? = nil, author: String,
-    entriesPerPage: Int = 50, language: String = "lt", generatorVersion: String
+    entriesPerPage: Int = 50, language: String = "lt", generatorVersion: String,
+    hubs: [URL] = []
   ) {
     self.baseURL = baseURL
     self.title = title
@@ -27,6 +32,16 @@ public struct PublisherOptions: Sendable, Hashable {
     self.entriesPerPage = entriesPerPage
     self.language = language
     self.generatorVersion = generatorVersion
+    self.hubs = hubs
+  }
+
+  /// The hubs as text, in order.
+  var hubLinks: [String] { hubs.map(\.absoluteString) }
+
+  /// The RFC 8288 `Link` value naming the hubs and `selfURL`.
+  func linkHeader(selfURL: String) -> String {
+    (hubLinks.map { "<\($0)>; rel=\"hub\"" } + ["<\(selfURL)>; rel=\"self\""])
+      .joined(separator: ", ")
   }
 
   /// The base URL as text, always ending in `/` so relative paths append cleanly.
@@ -49,10 +64,13 @@ public struct Document: Sendable, Hashable {
   public var etag: String
   /// When these bytes first appeared (kept across re-renders that produce the same bytes).
   public var lastModified: Date
+  /// The `Link` header the server sends with it (WebSub §4 discovery): each hub as
+  /// `rel="hub"` and the document's own URL (the one it names as self) as `rel="self"`.
+  public var linkHeader: String?
 
   public init(
     path: String, contentType: String, body: [UInt8], gzipped: [UInt8]? = nil, etag: String,
-    lastModified: Date
+    lastModified: Date, linkHeader: String? = nil
   ) {
     self.path = path
     self.contentType = contentType
@@ -60,6 +78,7 @@ public struct Document: Sendable, Hashable {
     self.gzipped = gzipped
     self.etag = etag
     self.lastModified = lastModified
+    self.linkHeader = linkHeader
   }
 }
 

@@ -320,6 +320,8 @@ public actor Publisher {
     let sourcesByID = Dictionary(states.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     let bytes: [UInt8]
     let contentType: String
+    // The URL the document names as its own (rel=self), repeated in its `Link` header.
+    var selfURL = options.base + route.path.dropFirst()
     switch route {
     case .opml:
       bytes = OPMLRenderer.render(options: options, sources: states)
@@ -349,6 +351,7 @@ public actor Publisher {
         sources: sourcesByID,
         sortedSources: states, facets: facets, pageQuery: pageQuery)
       ctx.archive = archive
+      selfURL = ctx.selfURL(format)
       switch format {
       case .atom:
         bytes = AtomRenderer.render(ctx)
@@ -383,6 +386,7 @@ public actor Publisher {
         current: options.base + DocumentRoute.path(scope, .atom).dropFirst(),
         prevArchive: number > 1 ? url(number - 1) : nil,
         nextArchive: number < layout.pages.count ? url(number + 1) : nil)
+      selfURL = ctx.selfURL(.atom)
       bytes = AtomRenderer.render(ctx)
       contentType = ContentTypes.atom
     }
@@ -403,7 +407,7 @@ public actor Publisher {
     }
     return Document(
       path: route.path, contentType: contentType, body: body, etag: etag,
-      lastModified: lastModified)
+      lastModified: lastModified, linkHeader: options.linkHeader(selfURL: selfURL))
   }
 }
 

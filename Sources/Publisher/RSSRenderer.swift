@@ -26,6 +26,9 @@ enum RSSRenderer {
     o.element("generator", "clusterwire \(ctx.options.generatorVersion)")
     o.element("docs", "https://www.rssboard.org/rss-specification")
     atomLink(&o, ctx.selfURL(.rss), rel: "self")
+    for hub in ctx.options.hubLinks {
+      o.open("atom:link", [("href", hub), ("rel", "hub")], close: true)
+    }
     atomLink(&o, ctx.url(.rss), rel: "first")
     if let next = ctx.nextURL(.rss) { atomLink(&o, next, rel: "next") }
     if let prev = ctx.previousURL(.rss) { atomLink(&o, prev, rel: "previous") }

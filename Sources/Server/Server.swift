@@ -1,5 +1,6 @@
 import CompressNIO
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -68,10 +69,11 @@ public func makeServer(
   readiness: @escaping @Sendable () async -> (ready: Bool, reason: String),
   metrics: @escaping @Sendable () async -> String,
   onRunning: (@Sendable (Int) async -> Void)? = nil,
-  metricsFactory: (any MetricsFactory)? = nil
+  metricsFactory: (any MetricsFactory)? = nil,
+  hub: (@Sendable (String) async -> (status: Int, body: String))? = nil
 ) -> some ApplicationProtocol {
   let responder = FeedResponder(
-    publisher: publisher, logger: logger, readiness: readiness, metrics: metrics,
+    publisher: publisher, logger: logger, readiness: readiness, metrics: metrics, hub: hub,
     counters: RequestCounters(factory: metricsFactory),
     bodies: BodyCache(maxBytes: options.bodyCacheBytes, pagedBytes: options.pagedBodyCacheBytes))
   return Application(
@@ -96,13 +98,22 @@ struct FeedResponder: HTTPResponder {
   let logger: Logger
   let readiness: @Sendable () async -> (ready: Bool, reason: String)
   let metrics: @Sendable () async -> String
+  /// The WebSub hub's `POST /websub` (form body in, status and reason out); nil: no hub.
+  var hub: (@Sendable (String) async -> (status: Int, body: String))?
   let counters: RequestCounters
   let bodies: BodyCache
 
   static let cacheControl = "public, max-age=300"
+  /// A hub request is a handful of short form fields.
+  static let maxHubRequestBytes = 64 * 1024
 
   func respond(to request: Request, context: Context) async throws -> Response {
     let path = request.uri.path
+    if path == "/websub", let hub {
+      let response = await hubRequest(request, hub: hub)
+      counters.increment(route: path, status: Int(response.status.code))
+      return response
+    }
     let route: String
     var response: Response
     switch path {
@@ -132,6 +143,31 @@ struct FeedResponder: HTTPResponder {
       response = Response(status: response.status, headers: response.headers, body: ResponseBody())
     }
     return response
+  }
+
+  /// WebSub §5.1: a form-encoded POST; anything else is answered here, not by the hub.
+  func hubRequest(
+    _ request: Request, hub: @Sendable (String) async -> (status: Int, body: String)
+  ) async -> Response {
+    guard request.method == .post else {
+      var response = Self.text(.methodNotAllowed, "POST a WebSub subscription request here\n")
+      response.headers[.allow] = "POST"
+      return response
+    }
+    let type = request.headers[.contentType]?.lowercased() ?? ""
+    guard type.hasPrefix("application/x-www-form-urlencoded") else {
+      return Self.text(
+        .unsupportedMediaType, "send the request as application/x-www-form-urlencoded\n")
+    }
+    var request = request
+    let body: ByteBuffer
+    do {
+      body = try await request.collectBody(upTo: Self.maxHubRequestBytes)
+    } catch {
+      return Self.text(.contentTooLarge, "request body over \(Self.maxHubRequestBytes) bytes\n")
+    }
+    let answer = await hub(String(buffer: body))
+    return Self.text(HTTPResponse.Status(code: answer.status), answer.body + "\n")
   }
 
   static func text(
@@ -288,10 +324,13 @@ final class BodyCache: @unchecked Sendable {
     let gzipETag = String(doc.etag.dropLast()) + "-gz\""
     let lastModified = HTTPDate.format(doc.lastModified)
     func validators(_ etag: String) -> HTTPFields {
-      [
+      var fields: HTTPFields = [
         .eTag: etag, .lastModified: lastModified, .cacheControl: FeedResponder.cacheControl,
         .vary: "Accept-Encoding",
       ]
+      // WebSub discovery (§4): hubs and self, on the 304 too.
+      if let link = doc.linkHeader { fields[linkField] = link }
+      return fields
     }
     var identityHeaders = validators(doc.etag)
     identityHeaders[.contentType] = doc.contentType
@@ -307,6 +346,8 @@ final class BodyCache: @unchecked Sendable {
       notModifiedGzipHeaders: validators(gzipETag))
   }
 }
+
+let linkField = HTTPField.Name("Link")!
 
 /// `clusterwire_http_requests_total{route,status}`, one counter per label pair, created once.
 final class RequestCounters: @unchecked Sendable {

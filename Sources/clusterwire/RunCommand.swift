@@ -13,6 +13,7 @@ import Publisher
 import Server
 import ServiceLifecycle
 import UnixSignals
+import WebSub
 
 /// `clusterwire run`: the long-running daemon.
 struct RunCommand: AsyncParsableCommand {
@@ -94,6 +95,8 @@ final class Daemon: Sendable {
   let client: HTTPClient
   let crawler: Crawler
   let publisher: Publisher
+  /// The built-in WebSub hub; nil with `[websub] hub = false`.
+  let hub: WebSubHub?
   let notifier = SystemdNotifier()
   let registry: PrometheusCollectorRegistry
   let settingsBox: LockedBox<Settings>
@@ -128,6 +131,8 @@ final class Daemon: Sendable {
     // Per-source gauges from the store: a restart does not blank them until the next fetch.
     try await crawler.publishStoredMetrics()
     publisher = Publisher(store: store, options: Wiring.publisherOptions(settings))
+    hub = WebSubWiring.makeHub(
+      settings, store: store, publisher: publisher, client: client, logger: logger)
   }
 
   /// One retention sweep (start-up, then every `[store] sweep_interval`, and after a reload):
@@ -143,6 +148,12 @@ final class Daemon: Sendable {
     }
   }
 
+  /// `POST /websub` for the server, when the hub is on.
+  var hubHandler: (@Sendable (String) async -> (status: Int, body: String))? {
+    guard let hub else { return nil }
+    return { body in await hub.handle(form: body) }
+  }
+
   func run() async throws {
     let settings = settingsBox.value
     let server = makeServer(
@@ -151,7 +162,8 @@ final class Daemon: Sendable {
       logger: logger,
       readiness: { [self] in await self.readiness() },
       metrics: { [self] in await self.metricsText() },
-      onRunning: { [self] port in await self.serving(port: port) })
+      onRunning: { [self] port in await self.serving(port: port) },
+      hub: hubHandler)
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
       .init(service: server),
       .init(service: CrawlerService(daemon: self)),
@@ -159,6 +171,12 @@ final class Daemon: Sendable {
       .init(service: HeartbeatService(daemon: self)),
       .init(service: SweepService(daemon: self)),
     ]
+    if let hub {
+      services.append(
+        .init(
+          service: WebSubHubService(
+            hub: hub, store: store, publisher: publisher, base: settings.server.baseURL)))
+    }
     if let shared {
       services.append(.init(service: FleetHeartbeatService(daemon: self, store: shared)))
       services.append(.init(service: StoreChangeService(daemon: self, store: shared)))
@@ -267,7 +285,7 @@ final class Daemon: Sendable {
   /// SIGHUP: re-read the config; a broken one is rejected and the old one keeps running.
   func reload() async {
     notifier.notify("RELOADING=1", "MONOTONIC_USEC=\(SystemdNotifier.monotonicMicroseconds())")
-    let fresh: Settings
+    var fresh: Settings
     do {
       fresh = try ConfigLoader.load(path: configPath)
     } catch {
@@ -285,6 +303,11 @@ final class Daemon: Sendable {
       || fresh.store.passwordFile != old.store.passwordFile
     {
       logger.warning("store changes (path, url, password_file) take effect on restart")
+    }
+    if fresh.websub != old.websub {
+      // The hub runs with the settings it started with, and documents advertise what runs.
+      logger.warning("[websub] changes take effect on restart")
+      fresh.websub = old.websub
     }
     if fresh.fleet.instance != old.fleet.instance {
       logger.warning("[fleet] instance changes take effect on restart")

@@ -113,7 +113,7 @@ enum Wiring {
       baseURL: s.server.baseURL, title: s.feed.title, subtitle: s.feed.subtitle,
       author: s.feed.author ?? s.feed.title, entriesPerPage: s.feed.entries,
       language: s.feed.language,
-      generatorVersion: clusterwireVersion)
+      generatorVersion: clusterwireVersion, hubs: WebSubWiring.advertisedHubs(s))
   }
 
   /// One HTTP client for the process, configured by the crawler (which follows redirects itself,

@@ -272,6 +272,7 @@ final class SchemaV2Tests: XCTestCase {
       applied,
       [
         "v1-initial", "v2-near-duplicate-table", "v3-retention-lifecycle-archives", "v4-feed-head",
+        "v5-websub",
       ])
     let columns = try await store.pool.read { try $0.columns(in: "entry").map(\.name) }
     XCTAssertFalse(columns.contains("b0"))

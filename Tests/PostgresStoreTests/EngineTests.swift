@@ -166,12 +166,13 @@ final class EngineTests: XCTestCase {
         }
       )
     }
-    XCTAssertEqual(versions, [1])
+    XCTAssertEqual(versions, [1, 2])
     XCTAssertEqual(
       tables,
       [
         "archive_seal", "entry", "group_facet", "grp", "instance", "meta", "near_dup",
-        "schema_version", "source", "tombstone",
+        "schema_version", "source", "tombstone", "websub_hub_subscription",
+        "websub_push_subscription",
       ])
     XCTAssertEqual(
       meta, ["changeToken=1", "groups=0", "mergedGroups=0", "nextEntryID=1", "tombstones=0"])
