@@ -371,20 +371,21 @@ public actor WebSubHub {
 final class DeliveryQueue: @unchecked Sendable {
   private let lock = NSLock()
   private var next: (TopicContent, HubSubscription)?
+  /// Whether a run loop is draining `next`: set with the check in `offer`, cleared by the loop
+  /// under the same lock when it finds nothing left, so an offer never lands between the two.
+  private var running = false
   private var task: Task<Void, Never>?
   private weak var hub: WebSubHub?
 
   init(hub: WebSubHub, subscription: HubSubscription) { self.hub = hub }
 
   func offer(_ version: TopicContent, subscription: HubSubscription) async {
-    let start: Bool = lock.withLock {
+    lock.withLock {
       next = (version, subscription)
-      if task == nil { return true }
-      return false
+      guard !running else { return }
+      running = true
+      task = Task { await self.run() }
     }
-    guard start else { return }
-    let t = Task { await self.run() }
-    lock.withLock { task = t }
   }
 
   func cancel() { lock.withLock { task?.cancel() } }
@@ -393,7 +394,7 @@ final class DeliveryQueue: @unchecked Sendable {
     lock.withLock {
       let item = next
       next = nil
-      if item == nil { task = nil }
+      if item == nil { running = false }
       return item
     }
   }

@@ -212,6 +212,30 @@ final class HubTests: XCTestCase {
     return got
   }
 
+  func testVersionsInQuickSuccessionEndWithTheNewestAndTheQueueKeepsWorking() async throws {
+    let hub = makeHub()
+    _ = await subscribe(hub, "fast")
+    for n in 2...6 {
+      topics.set(topic, "<feed>v\(n)</feed>")
+      await hub.distribute()
+    }
+    var last: String?
+    for _ in 0..<200 {
+      last = await seen.deliveries(to: "fast").last?.body
+      if last == "<feed>v6</feed>" { break }
+      try await Task.sleep(for: .milliseconds(50))
+    }
+    XCTAssertEqual(last, "<feed>v6</feed>")
+    // After the queue drained, a later version still goes out (the queue restarts).
+    try await Task.sleep(for: .milliseconds(200))
+    let before = await seen.deliveries(to: "fast").count
+    XCTAssertLessThanOrEqual(before, 5)
+    topics.set(topic, "<feed>v7</feed>")
+    await hub.distribute()
+    let after = try await waitForDeliveries("fast", count: before + 1)
+    XCTAssertEqual(after.last?.body, "<feed>v7</feed>")
+  }
+
   func testNoEchoMeansNoSubscription() async throws {
     let hub = makeHub()
     await seen.setEcho(false)
