@@ -100,7 +100,7 @@ let package = Package(
     .target(
       name: "Server",
       dependencies: [
-        "Publisher", "FeedStore",
+        "Publisher", "FeedStore", "WebSub",
         .product(name: "Hummingbird", package: "hummingbird"),
         // HTTP1Channel, HTTPServerBuilder and the channel handlers of ConnectionGuard.swift.
         .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -234,7 +234,7 @@ let package = Package(
     .testTarget(
       name: "WebSubTests",
       dependencies: [
-        "WebSub", "FeedStore", "TestSupport", "NetworkGuard",
+        "WebSub", "FeedStore", "FeedModel", "TestSupport", "NetworkGuard", "WebText",
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "Hummingbird", package: "hummingbird"),

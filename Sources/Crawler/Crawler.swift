@@ -41,6 +41,10 @@ public final class Crawler: Sendable {
     var order: [String] = []
     /// What `run()` polls next (single node only; a shared store decides that in fleet mode).
     var queue = DueQueue()
+    /// Sources whose WebSub subscription is verified, until when (see `setPushed`).
+    var pushedUntil: [String: Date] = [:]
+    var pushInterval: TimeInterval = 0
+    var observer: (@Sendable (FetchObservation) async -> Void)?
   }
 
   /// The result of one fetch, handed back to the scheduler loop.
@@ -155,6 +159,81 @@ public final class Crawler: Sendable {
   /// keeps the others current itself).
   public func publishStoredMetrics(health: Bool = true) async throws {
     sourceMetrics.restore(try await store.sourceStates(), health: health)
+  }
+
+  /// Called after every committed fetch of a feed source that allows WebSub (`websub = true`),
+  /// with what it advertised; the WebSub subscriber subscribes from it. Runs in its own task,
+  /// so a slow hub never delays the crawl.
+  public func setFetchObserver(_ observer: @escaping @Sendable (FetchObservation) async -> Void) {
+    state.withLock { $0.observer = observer }
+  }
+
+  /// The sources a hub pushes to (verified WebSub subscriptions, until when): their successful
+  /// polls wait at least `interval` (`[websub] poll_while_subscribed`) while the lease lasts,
+  /// and never past its end. A source that leaves the set (lease lapsed, hub failed) is due at
+  /// once.
+  public func setPushed(_ verified: [String: Date], interval: TimeInterval) {
+    let now = Date()
+    let resumed = state.withLock { s -> Bool in
+      let before = s.pushedUntil
+      s.pushedUntil = verified
+      s.pushInterval = interval
+      var resumed = false
+      for id in before.keys where verified[id] == nil {
+        guard let entry = s.sources[id], !entry.gone, entry.due > now else { continue }
+        s.sources[id]?.due = now
+        resumed = true
+        if shared == nil { s.queue.push(.init(due: now, rank: entry.rank, id: id)) }
+      }
+      return resumed
+    }
+    if resumed { wakeup.signal() }
+  }
+
+  /// Ingests a document a WebSub hub pushed for `sourceID` exactly like a fetched one: the same
+  /// `max_body`, parser and limits, the same `record` transaction and de-duplication. The
+  /// schedule, validators and redirect notes stay as the last poll left them, so polling goes
+  /// on as before. `base` (the topic) resolves relative links.
+  public func ingestPushed(sourceID: String, body: Data, contentType: String?, base: URL?)
+    async -> PushedIngest
+  {
+    let (entry, options) = state.withLock { ($0.sources[sourceID], $0.options) }
+    guard let entry, !entry.gone, entry.definition.kind == .feed else {
+      return .rejected("source \(sourceID) is not a polled feed source")
+    }
+    let definition = entry.definition
+    guard body.count <= options.maxBody else {
+      return .rejected("body of \(body.count) bytes is over max_body (\(options.maxBody))")
+    }
+    guard let base = base ?? URL(string: definition.url) else {
+      return .rejected("no base URL")
+    }
+    let stored: SourceState?
+    do {
+      stored = try await store.sourceState(id: sourceID)
+    } catch {
+      return .rejected("cannot read stored state: \(error)")
+    }
+    switch Self.parse(
+      definition, body: body, contentType: contentType, finalURL: base, options: options)
+    {
+    case .failure(let message):
+      return .rejected(message)
+    case .success(let parsed, let warnings):
+      let now = Date()
+      let due = shared == nil ? entry.due : (stored?.nextDue ?? entry.due)
+      let outcome = FetchOutcome(
+        sourceID: sourceID, result: .fetched, attemptedAt: now, httpStatus: stored?.httpStatus,
+        etag: stored?.etag, lastModified: stored?.lastModified, bodyHash: nil,
+        error: warnings.isEmpty ? nil : warnings.joined(separator: "; "), nextDue: due,
+        movedTo: stored?.movedTo)
+      do {
+        let report = try await store.record(outcome, feed: parsed.feed)
+        return .recorded(entries: parsed.feed.entries.count, new: report.inserted)
+      } catch {
+        return .rejected("could not record: \(error)")
+      }
+    }
   }
 
   /// Applies new limits; fetches already running finish with the old ones.
@@ -476,10 +555,17 @@ public final class Crawler: Sendable {
     case .failed: kind = .failure
     case .gone: kind = .gone
     }
-    let nextDue = Schedule.nextDue(
+    var nextDue = Schedule.nextDue(
       now: attemptedAt, result: kind, interval: definition.interval, failures: failures,
       hint: interpretation.hint, retryAfter: interpretation.retryAfter, cap: options.backoffCap,
       jitter: Double.random(in: 0..<1))
+    let (pushedUntil, pushInterval, observer) = state.withLock {
+      ($0.pushedUntil[definition.id], $0.pushInterval, $0.observer)
+    }
+    if kind == .success, let pushedUntil, pushedUntil > attemptedAt {
+      // A hub pushes this source: poll only as the safety net, and again when the lease ends.
+      nextDue = max(nextDue, min(attemptedAt.addingTimeInterval(pushInterval), pushedUntil))
+    }
     let outcome = FetchOutcome(
       sourceID: definition.id, result: interpretation.result, attemptedAt: attemptedAt,
       httpStatus: interpretation.status, etag: interpretation.etag,
@@ -504,6 +590,15 @@ public final class Crawler: Sendable {
       sourceID: definition.id, outcome: outcome, newEntries: newEntries, duration: seconds,
       consecutiveFailures: failures)
     CrawlMetrics.fetch(result: outcome.result, duration: seconds)
+    if recorded, let observer, definition.websub, definition.kind == .feed,
+      outcome.result == .fetched || outcome.result == .notModified
+    {
+      let observation = FetchObservation(
+        sourceID: definition.id, linkHeaders: interpretation.linkHeaders,
+        feedLinks: interpretation.feed?.links ?? [],
+        selfLink: interpretation.feed?.selfLink, base: interpretation.finalURL)
+      Task { await observer(observation) }
+    }
     return Completion(
       sourceID: definition.id, host: host, result: outcome.result, nextDue: nextDue,
       newEntries: newEntries, recorded: recorded)
@@ -522,6 +617,9 @@ public final class Crawler: Sendable {
     /// Longest of max-age / Expires / RSS ttl, in seconds.
     var hint: TimeInterval?
     var retryAfter: TimeInterval?
+    /// The response's `Link` field values and where it came from (WebSub discovery).
+    var linkHeaders: [String] = []
+    var finalURL: URL?
   }
 
   func interpret(
@@ -557,7 +655,7 @@ public final class Crawler: Sendable {
     case 304:
       return Interpretation(
         result: .notModified, status: 304, etag: etag, lastModified: lastModified,
-        movedTo: raw.movedTo, hint: hint)
+        movedTo: raw.movedTo, hint: hint, linkHeaders: headers["Link"], finalURL: raw.finalURL)
     case 200:
       break
     case 410:
@@ -580,7 +678,7 @@ public final class Crawler: Sendable {
     if let previous = stored?.bodyHash, previous == hash {
       return Interpretation(
         result: .notModified, status: 200, etag: etag, lastModified: lastModified, bodyHash: hash,
-        movedTo: raw.movedTo, hint: hint)
+        movedTo: raw.movedTo, hint: hint, linkHeaders: headers["Link"], finalURL: raw.finalURL)
     }
     let contentType = headers.first(name: "Content-Type")
     let status: Int? = url.isFileURL ? nil : 200
@@ -596,7 +694,7 @@ public final class Crawler: Sendable {
       return Interpretation(
         result: .fetched, status: status, etag: etag, lastModified: lastModified, bodyHash: hash,
         message: warnings.isEmpty ? nil : warnings.joined(separator: "; "), movedTo: raw.movedTo,
-        feed: parsed.feed, hint: hint)
+        feed: parsed.feed, hint: hint, linkHeaders: headers["Link"], finalURL: raw.finalURL)
     }
   }
 
@@ -712,6 +810,25 @@ public final class Crawler: Sendable {
         "source=\(definition.id) moved permanently to \(moved): update its url in the config")
     }
   }
+}
+
+/// What a committed fetch of a feed advertised, for the WebSub subscriber (`setFetchObserver`):
+/// the response's `Link` field values (empty for `file:` sources) and the document's links
+/// (none on a 304: the headers then speak alone).
+public struct FetchObservation: Sendable {
+  public var sourceID: String
+  public var linkHeaders: [String]
+  /// The parsed document's links (`rel="hub"` among them).
+  public var feedLinks: [Link]
+  public var selfLink: String?
+  /// The URL the response came from, to resolve relative links.
+  public var base: URL?
+}
+
+/// What `Crawler.ingestPushed` did with a pushed document.
+public enum PushedIngest: Sendable, Hashable {
+  case recorded(entries: Int, new: Int)
+  case rejected(String)
 }
 
 /// What fetching and parsing one source produced, for `Crawler.preview`.

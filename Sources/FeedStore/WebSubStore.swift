@@ -126,6 +126,9 @@ public protocol WebSubStore: Sendable {
   /// Every push subscription, ordered by source id.
   func pushSubscriptions() async throws -> [PushSubscription]
   func removePushSubscription(sourceID: String) async throws
+  /// Makes the source due at `at` unless it is due sooner already: its push subscription
+  /// stopped (lapsed, denied, the hub failed), so normal polling resumes at once, fleet-wide.
+  func resumePolling(sourceID: String, at: Date) async throws
 }
 
 // MARK: - the rules, once
@@ -309,6 +312,14 @@ extension StoreCore {
     }
   }
 
+  package func resumePolling(sourceID: String, at: Date) async throws {
+    try await engine.write { db in
+      try db.run(
+        "UPDATE source SET nextDue = ? WHERE id = ? AND gone = 0 AND (nextDue IS NULL OR nextDue > ?)",
+        [.real(at.timeIntervalSince1970), .text(sourceID), .real(at.timeIntervalSince1970)])
+    }
+  }
+
   static func hubSubscription(from row: SQLRow) -> HubSubscription {
     HubSubscription(
       topic: row.string("topic"), callback: row.string("callback"),
@@ -392,5 +403,9 @@ extension SQLiteFeedStore: WebSubStore {
 
   public func removePushSubscription(sourceID: String) async throws {
     try await core.removePushSubscription(sourceID: sourceID)
+  }
+
+  public func resumePolling(sourceID: String, at: Date) async throws {
+    try await core.resumePolling(sourceID: sourceID, at: at)
   }
 }

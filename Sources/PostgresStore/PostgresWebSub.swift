@@ -54,4 +54,8 @@ extension PostgresFeedStore: WebSubStore {
   public func removePushSubscription(sourceID: String) async throws {
     try await core.removePushSubscription(sourceID: sourceID)
   }
+
+  public func resumePolling(sourceID: String, at: Date) async throws {
+    try await core.resumePolling(sourceID: sourceID, at: at)
+  }
 }

@@ -7,6 +7,7 @@ import Logging
 import Metrics
 import NIOCore
 import Publisher
+import WebSub
 
 /// Where the HTTP server listens (`[server]` in the config) and the limits that make it fit for
 /// the public internet: slow or idle clients are cut off, request heads are bounded, and the
@@ -70,10 +71,13 @@ public func makeServer(
   metrics: @escaping @Sendable () async -> String,
   onRunning: (@Sendable (Int) async -> Void)? = nil,
   metricsFactory: (any MetricsFactory)? = nil,
-  hub: (@Sendable (String) async -> (status: Int, body: String))? = nil
+  hub: (@Sendable (String) async -> (status: Int, body: String))? = nil,
+  callback: (@Sendable (CallbackRequest) async -> CallbackAnswer)? = nil,
+  callbackMaxBody: Int = 10 << 20
 ) -> some ApplicationProtocol {
   let responder = FeedResponder(
     publisher: publisher, logger: logger, readiness: readiness, metrics: metrics, hub: hub,
+    callback: callback, callbackMaxBody: callbackMaxBody,
     counters: RequestCounters(factory: metricsFactory),
     bodies: BodyCache(maxBytes: options.bodyCacheBytes, pagedBytes: options.pagedBodyCacheBytes))
   return Application(
@@ -100,6 +104,10 @@ struct FeedResponder: HTTPResponder {
   let metrics: @Sendable () async -> String
   /// The WebSub hub's `POST /websub` (form body in, status and reason out); nil: no hub.
   var hub: (@Sendable (String) async -> (status: Int, body: String))?
+  /// The WebSub subscriber's `/websub/callback/{source}/{token}`; nil: no subscriber.
+  var callback: (@Sendable (CallbackRequest) async -> CallbackAnswer)?
+  /// A pushed body is bounded like a fetched one (`[crawl] max_body`).
+  var callbackMaxBody: Int = 10 << 20
   let counters: RequestCounters
   let bodies: BodyCache
 
@@ -112,6 +120,11 @@ struct FeedResponder: HTTPResponder {
     if path == "/websub", let hub {
       let response = await hubRequest(request, hub: hub)
       counters.increment(route: path, status: Int(response.status.code))
+      return response
+    }
+    if path.hasPrefix(Self.callbackPrefix), let callback {
+      let response = await callbackRequest(request, callback: callback)
+      counters.increment(route: Self.callbackPrefix + "*", status: Int(response.status.code))
       return response
     }
     let route: String
@@ -142,6 +155,45 @@ struct FeedResponder: HTTPResponder {
       // assigning `body` would reset Content-Length to 0.
       response = Response(status: response.status, headers: response.headers, body: ResponseBody())
     }
+    return response
+  }
+
+  static let callbackPrefix = "/websub/callback/"
+
+  /// The subscriber's callback: verification GETs and content POSTs (body ≤ `callbackMaxBody`,
+  /// else 413 before anything is parsed).
+  func callbackRequest(
+    _ request: Request, callback: @Sendable (CallbackRequest) async -> CallbackAnswer
+  ) async -> Response {
+    let method: CallbackRequest.Method
+    switch request.method {
+    case .get: method = .get
+    case .post: method = .post
+    default: method = .other
+    }
+    var query: [String: String] = [:]
+    if request.uri.query != nil {
+      for (k, v) in request.uri.queryParameters { query[String(k)] = String(v) }
+    }
+    var body = Data()
+    if method == .post {
+      var request = request
+      do {
+        let buffer = try await request.collectBody(upTo: callbackMaxBody)
+        body = Data(buffer.readableBytesView)
+      } catch {
+        return Self.text(.contentTooLarge, "body over max_body (\(callbackMaxBody) bytes)\n")
+      }
+    }
+    let signature = HTTPField.Name("X-Hub-Signature").flatMap { request.headers[$0] }
+    let answer = await callback(
+      CallbackRequest(
+        method: method, rest: String(request.uri.path.dropFirst(Self.callbackPrefix.count)),
+        query: query, signature: signature, contentType: request.headers[.contentType],
+        body: body))
+    var response = Self.text(HTTPResponse.Status(code: answer.status), answer.body)
+    if let seconds = answer.retryAfter { response.headers[.retryAfter] = String(seconds) }
+    if answer.status == 405 { response.headers[.allow] = "GET, POST" }
     return response
   }
 

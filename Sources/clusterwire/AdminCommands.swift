@@ -7,6 +7,7 @@ import FeedStore
 import Foundation
 import Logging
 import Publisher
+import WebSub
 
 /// `clusterwire check-config PATH`: validate and summarise (exit 0 when valid, 1 otherwise).
 struct CheckConfigCommand: ParsableCommand {
@@ -63,6 +64,10 @@ struct StatusCommand: AsyncParsableCommand {
     }
     let states = try await store.sourceStates()
     let counts = try await store.counts()
+    var push: [String: PushSubscription] = [:]
+    if let subscriptions = store as? any WebSubStore {
+      for p in try await subscriptions.pushSubscriptions() { push[p.sourceID] = p }
+    }
     var fleet: FleetStatus?
     if let shared = store as? any SharedFeedStore {
       fleet = FleetStatus(
@@ -72,10 +77,10 @@ struct StatusCommand: AsyncParsableCommand {
     try await store.close()
     if json {
       FileHandle.standardOutput.write(
-        try Self.json(states, counts: counts, fleet: fleet, now: Date()))
+        try Self.json(states, counts: counts, fleet: fleet, push: push, now: Date()))
       print()
     } else {
-      print(Self.render(states, counts: counts, now: Date(), fleet: fleet))
+      print(Self.render(states, counts: counts, now: Date(), fleet: fleet, push: push))
     }
   }
 
@@ -115,18 +120,20 @@ struct StatusCommand: AsyncParsableCommand {
   }
 
   static func render(
-    _ states: [SourceState], counts: StoreCounts, now: Date, fleet: FleetStatus? = nil
+    _ states: [SourceState], counts: StoreCounts, now: Date, fleet: FleetStatus? = nil,
+    push: [String: PushSubscription] = [:]
   ) -> String {
     var out =
       "\(counts.entries) entries in \(counts.duplicateGroups) stories (\(counts.mergedGroups) seen in several sources), \(states.count) sources\n\n"
     var header = [
-      "SOURCE", "STATE", "LAST SUCCESS", "NEXT DUE", "ENTRIES", "DROPPED", "LAST ERROR",
+      "SOURCE", "STATE", "PUSH", "LAST SUCCESS", "NEXT DUE", "ENTRIES", "DROPPED", "LAST ERROR",
     ]
     if fleet != nil { header.insert(contentsOf: ["HOLDER", "LAST HOLDER"], at: 2) }
     var rows: [[String]] = [header]
     for s in states {
       var row = [
-        s.id, stateWord(s), s.lastSuccess.map(rfc3339) ?? "never",
+        s.id, stateWord(s), WebSubSubscriber.describe(push[s.id], now: now),
+        s.lastSuccess.map(rfc3339) ?? "never",
         s.gone ? "stopped" : (s.nextDue.map(rfc3339) ?? "soon"),
         String(s.entryCount), String(s.retentionDropped), errorText(s),
       ]
@@ -189,6 +196,10 @@ struct StatusCommand: AsyncParsableCommand {
       var entries: Int
       var dropped: Int
       var lastError: String?
+      /// WebSub: none, pending, verified until …, failing since …, unsubscribing.
+      var push: String
+      var pushHub: String?
+      var pushLastError: String?
       var leaseHolder: String?
       var leaseUntil: Date?
       var lastHolder: String?
@@ -218,16 +229,19 @@ struct StatusCommand: AsyncParsableCommand {
     var fleet: Fleet?
   }
 
-  static func json(_ states: [SourceState], counts: StoreCounts, fleet: FleetStatus?, now: Date)
-    throws -> Data
-  {
+  static func json(
+    _ states: [SourceState], counts: StoreCounts, fleet: FleetStatus?,
+    push: [String: PushSubscription] = [:], now: Date
+  ) throws -> Data {
     let sources = states.map { s in
       let lease = fleet?.leases[s.id]
       let error = errorText(s)
       return StatusJSON.Source(
         id: s.id, state: stateWord(s), lastSuccess: s.lastSuccess,
         nextDue: s.gone ? nil : s.nextDue, entries: s.entryCount, dropped: s.retentionDropped,
-        lastError: error.isEmpty ? nil : error, leaseHolder: lease?.owner, leaseUntil: lease?.until,
+        lastError: error.isEmpty ? nil : error,
+        push: WebSubSubscriber.describe(push[s.id], now: now), pushHub: push[s.id]?.hub,
+        pushLastError: push[s.id]?.lastError, leaseHolder: lease?.owner, leaseUntil: lease?.until,
         lastHolder: lease?.lastHolder)
     }
     let fleetJSON = fleet.map { f in

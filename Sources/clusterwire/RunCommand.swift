@@ -97,6 +97,8 @@ final class Daemon: Sendable {
   let publisher: Publisher
   /// The built-in WebSub hub; nil with `[websub] hub = false`.
   let hub: WebSubHub?
+  /// Our subscriptions at the sources' hubs; nil when the store keeps none.
+  let subscriber: WebSubSubscriber?
   let notifier = SystemdNotifier()
   let registry: PrometheusCollectorRegistry
   let settingsBox: LockedBox<Settings>
@@ -133,6 +135,8 @@ final class Daemon: Sendable {
     publisher = Publisher(store: store, options: Wiring.publisherOptions(settings))
     hub = WebSubWiring.makeHub(
       settings, store: store, publisher: publisher, client: client, logger: logger)
+    subscriber = await WebSubWiring.makeSubscriber(
+      settings, store: store, crawler: crawler, client: client, logger: logger)
   }
 
   /// One retention sweep (start-up, then every `[store] sweep_interval`, and after a reload):
@@ -154,6 +158,12 @@ final class Daemon: Sendable {
     return { body in await hub.handle(form: body) }
   }
 
+  /// `/websub/callback/…` for the server, when the subscriber exists.
+  var callbackHandler: (@Sendable (CallbackRequest) async -> CallbackAnswer)? {
+    guard let subscriber else { return nil }
+    return { request in await subscriber.callback(request) }
+  }
+
   func run() async throws {
     let settings = settingsBox.value
     let server = makeServer(
@@ -163,7 +173,9 @@ final class Daemon: Sendable {
       readiness: { [self] in await self.readiness() },
       metrics: { [self] in await self.metricsText() },
       onRunning: { [self] port in await self.serving(port: port) },
-      hub: hubHandler)
+      hub: hubHandler,
+      callback: callbackHandler,
+      callbackMaxBody: settings.crawl.maxBody)
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
       .init(service: server),
       .init(service: CrawlerService(daemon: self)),
@@ -176,6 +188,13 @@ final class Daemon: Sendable {
         .init(
           service: WebSubHubService(
             hub: hub, store: store, publisher: publisher, base: settings.server.baseURL)))
+    }
+    if let subscriber {
+      services.append(
+        .init(
+          service: WebSubSubscriberService(
+            subscriber: subscriber, crawler: crawler,
+            pollWhileSubscribed: settings.websub.pollWhileSubscribed)))
     }
     if let shared {
       services.append(.init(service: FleetHeartbeatService(daemon: self, store: shared)))
@@ -316,6 +335,7 @@ final class Daemon: Sendable {
       Wiring.updateStoreOptions(store, Wiring.storeOptions(fresh))
       await crawler.updateOptions(Wiring.crawlerOptions(fresh))
       try await crawler.setSources(fresh.sources)
+      await subscriber?.setSources(WebSubWiring.pushSources(fresh))
       await publisher.updateOptions(Wiring.publisherOptions(fresh))
       await publisher.invalidate()
       settingsBox.value = fresh

@@ -1,5 +1,7 @@
 import AsyncHTTPClient
 import Config
+import Crawler
+import FeedModel
 import FeedStore
 import Foundation
 import Logging
@@ -67,6 +69,76 @@ enum WebSubWiring {
         else { return nil }
         return TopicContent(body: doc.body, contentType: doc.contentType, etag: doc.etag)
       })
+  }
+}
+
+extension WebSubWiring {
+  /// The sources the subscriber may subscribe for (id → URL): enabled feed sources with
+  /// `websub` on, none when `[websub] subscribe = false` (the subscriber then withdraws what it
+  /// had).
+  static func pushSources(_ s: Settings) -> [String: String] {
+    guard s.websub.subscribe else { return [:] }
+    var out: [String: String] = [:]
+    for d in s.sources where d.enabled && d.websub && d.kind == .feed { out[d.id] = d.url }
+    return out
+  }
+
+  /// The subscriber for `store` (nil when the store keeps no subscriptions), fed by the
+  /// crawler's fetches and ingesting through the crawler's record path.
+  static func makeSubscriber(
+    _ s: Settings, store: any FeedStore, crawler: Crawler, client: HTTPClient, logger: Logger
+  ) async -> WebSubSubscriber? {
+    guard let subscriptions = store as? any WebSubStore else { return nil }
+    let subscriber = WebSubSubscriber(
+      store: subscriptions,
+      options: SubscriberOptions(
+        callbackBase: s.server.baseURL, leaseSeconds: Int(s.websub.leaseDefault),
+        timeout: s.websub.deliveryTimeout, userAgent: s.crawl.userAgent,
+        maxBody: s.crawl.maxBody),
+      client: client, logger: logger,
+      ingest: { sourceID, body, contentType, base in
+        switch await crawler.ingestPushed(
+          sourceID: sourceID, body: body, contentType: contentType, base: base)
+        {
+        case .recorded(let entries, let new): return .recorded(entries: entries, new: new)
+        case .rejected(let why): return .rejected(why)
+        }
+      })
+    await subscriber.setSources(pushSources(s))
+    crawler.setFetchObserver { observation in
+      await subscriber.observe(sourceID: observation.sourceID, links: links(of: observation))
+    }
+    return subscriber
+  }
+
+  /// §4 discovery on a fetch: the `Link` headers, else the document's `rel="hub"` and self.
+  static func links(of o: FetchObservation) -> WebSubLinks {
+    let hubs = o.feedLinks.filter { $0.rel?.lowercased() == "hub" }.compactMap {
+      URL(string: $0.href, relativeTo: o.base)?.absoluteURL
+    }
+    let selfURL =
+      o.selfLink.flatMap { URL(string: $0, relativeTo: o.base)?.absoluteURL }
+      ?? o.feedLinks.first { $0.rel?.lowercased() == "self" }.flatMap {
+        URL(string: $0.href, relativeTo: o.base)?.absoluteURL
+      }
+    return WebSubLinks.discover(
+      headers: o.linkHeaders, documentHubs: hubs, documentSelf: selfURL, base: o.base)
+  }
+}
+
+/// Keeps our subscriptions at the sources' hubs: every second, renewals, lapses and
+/// withdrawals (`WebSubSubscriber.tick`), and the crawler learns which sources are pushed.
+struct WebSubSubscriberService: Service {
+  let subscriber: WebSubSubscriber
+  let crawler: Crawler
+  let pollWhileSubscribed: TimeInterval
+
+  func run() async throws {
+    while !Task.isCancelled && !Task.isShuttingDownGracefully {
+      let verified = await subscriber.tick()
+      crawler.setPushed(verified, interval: pollWhileSubscribed)
+      try? await Task.sleep(for: .seconds(1))
+    }
   }
 }
 
