@@ -121,7 +121,7 @@ final class SubscriberTests: XCTestCase {
   func testSubscribesWithAFreshTokenAndSecretAndConfirmsOnlyWhatItAskedFor() async throws {
     let s = await makeSubscriber()
     await s.observe(sourceID: "narys", links: links)
-    let first = try await XCTUnwrapAsync(await hub.requests.first)
+    let first = try await unwrapAsync(await hub.requests.first)
     XCTAssertEqual(first["hub.mode"], "subscribe")
     XCTAssertEqual(first["hub.topic"], topic)
     XCTAssertEqual(first["hub.lease_seconds"], "864000")
@@ -133,7 +133,7 @@ final class SubscriberTests: XCTestCase {
     XCTAssertEqual(parts[0], "narys")
     XCTAssertEqual(parts[1].count, 64)
     XCTAssertNotEqual(String(parts[1]), secret)
-    var row = try await XCTUnwrapAsync(try await store.pushSubscription(sourceID: "narys"))
+    var row = try await unwrapAsync(try await store.pushSubscription(sourceID: "narys"))
     XCTAssertEqual(row.state, .pending)
     XCTAssertEqual(WebSubSubscriber.describe(row, now: Date()), "pending")
 
@@ -158,13 +158,13 @@ final class SubscriberTests: XCTestCase {
     XCTAssertEqual(answer.status, 404)
     answer = await verify(s, rest: path, mode: "unsubscribe", lease: nil)
     XCTAssertEqual(answer.status, 404)
-    row = try await XCTUnwrapAsync(try await store.pushSubscription(sourceID: "narys"))
+    row = try await unwrapAsync(try await store.pushSubscription(sourceID: "narys"))
     XCTAssertEqual(row.state, .pending, "nothing of that changed the subscription")
 
     let now = Date()
     answer = await verify(s, rest: path, lease: "7200", now: now)
     XCTAssertEqual(answer, CallbackAnswer(status: 200, body: "iššūkis-42"))
-    row = try await XCTUnwrapAsync(try await store.pushSubscription(sourceID: "narys"))
+    row = try await unwrapAsync(try await store.pushSubscription(sourceID: "narys"))
     XCTAssertEqual(row.state, .verified)
     XCTAssertEqual(row.leaseSeconds, 7200, "the hub's lease counts, not the one asked for")
     XCTAssertEqual(
@@ -189,7 +189,7 @@ final class SubscriberTests: XCTestCase {
   func testContentIsIngestedOnlyWhenItsSignatureVerifies() async throws {
     let s = await makeSubscriber()
     await s.observe(sourceID: "narys", links: links)
-    let form = try await XCTUnwrapAsync(await hub.requests.first)
+    let form = try await unwrapAsync(await hub.requests.first)
     let path = try callbackPath(form["hub.callback"])
     let secret = try XCTUnwrap(form["hub.secret"])
     _ = await verify(s, rest: path)
@@ -235,7 +235,7 @@ final class SubscriberTests: XCTestCase {
     XCTAssertEqual(bodies.first?.source, "narys")
     XCTAssertEqual(bodies.first?.base?.absoluteString, topic, "the topic is the base URL")
     XCTAssertTrue(bodies.allSatisfy { $0.body.contains("Naujienos") })
-    let row = try await XCTUnwrapAsync(try await store.pushSubscription(sourceID: "narys"))
+    let row = try await unwrapAsync(try await store.pushSubscription(sourceID: "narys"))
     XCTAssertNotNil(row.lastPush)
 
     // Over max_body (1000 here): refused, not parsed.
@@ -249,7 +249,7 @@ final class SubscriberTests: XCTestCase {
   func testRenewsInTheLeasesLastQuarterAndFallsBackWhenTheHubFails() async throws {
     let s = await makeSubscriber(lease: 100)
     await s.observe(sourceID: "narys", links: links)
-    let form = try await XCTUnwrapAsync(await hub.requests.first)
+    let form = try await unwrapAsync(await hub.requests.first)
     let path = try callbackPath(form["hub.callback"])
     let start = Date()
     _ = await verify(s, rest: path, lease: "100", now: start)
@@ -276,11 +276,11 @@ final class SubscriberTests: XCTestCase {
     XCTAssertEqual(subscribes[1]["hub.callback"], form["hub.callback"])
     XCTAssertEqual(subscribes[1]["hub.secret"], form["hub.secret"])
     XCTAssertNotNil(verified["narys"])
-    var row = try await XCTUnwrapAsync(try await store.pushSubscription(sourceID: "narys"))
+    var row = try await unwrapAsync(try await store.pushSubscription(sourceID: "narys"))
     XCTAssertEqual(row.state, .verified)
     // The renewal is verified: the lease runs from then.
     _ = await verify(s, rest: path, lease: "100", now: start.addingTimeInterval(81))
-    row = try await XCTUnwrapAsync(try await store.pushSubscription(sourceID: "narys"))
+    row = try await unwrapAsync(try await store.pushSubscription(sourceID: "narys"))
     XCTAssertEqual(
       row.expires?.timeIntervalSince1970 ?? 0, start.timeIntervalSince1970 + 181, accuracy: 0.001)
 
@@ -289,13 +289,13 @@ final class SubscriberTests: XCTestCase {
     let failedAt = start.addingTimeInterval(160)
     verified = await s.tick(now: failedAt)
     await s.settle()
-    row = try await XCTUnwrapAsync(try await store.pushSubscription(sourceID: "narys"))
+    row = try await unwrapAsync(try await store.pushSubscription(sourceID: "narys"))
     XCTAssertEqual(row.state, .failing)
     XCTAssertEqual(
       row.failingSince?.timeIntervalSince1970 ?? 0, failedAt.timeIntervalSince1970, accuracy: 0.001)
     XCTAssertTrue(row.lastError?.contains("503") ?? false, row.lastError ?? "")
     XCTAssertTrue(WebSubSubscriber.describe(row, now: failedAt).hasPrefix("failing since 20"))
-    let state = try await XCTUnwrapAsync(try await store.sourceState(id: "narys"))
+    let state = try await unwrapAsync(try await store.sourceState(id: "narys"))
     XCTAssertEqual(
       state.nextDue?.timeIntervalSince1970 ?? 0, failedAt.timeIntervalSince1970, accuracy: 0.001,
       "normal polling resumes at once")
@@ -315,7 +315,7 @@ final class SubscriberTests: XCTestCase {
   func testALapsedLeaseResumesPollingAndADeniedOneFails() async throws {
     let s = await makeSubscriber(lease: 100)
     await s.observe(sourceID: "narys", links: links)
-    let form = try await XCTUnwrapAsync(await hub.requests.first)
+    let form = try await unwrapAsync(await hub.requests.first)
     let path = try callbackPath(form["hub.callback"])
     let start = Date()
     _ = await verify(s, rest: path, lease: "100", now: start)
@@ -329,10 +329,10 @@ final class SubscriberTests: XCTestCase {
     let lapsedAt = start.addingTimeInterval(101)
     let verified = await s.tick(now: lapsedAt)
     XCTAssertTrue(verified.isEmpty)
-    var row = try await XCTUnwrapAsync(try await store.pushSubscription(sourceID: "narys"))
+    var row = try await unwrapAsync(try await store.pushSubscription(sourceID: "narys"))
     XCTAssertEqual(row.state, .failing)
     XCTAssertEqual(row.lastError, "the lease lapsed without a renewal")
-    let state = try await XCTUnwrapAsync(try await store.sourceState(id: "narys"))
+    let state = try await unwrapAsync(try await store.sourceState(id: "narys"))
     XCTAssertEqual(
       state.nextDue?.timeIntervalSince1970 ?? 0, lapsedAt.timeIntervalSince1970, accuracy: 0.001)
 
@@ -340,13 +340,13 @@ final class SubscriberTests: XCTestCase {
     await s.observe(
       sourceID: "kitas",
       links: WebSubLinks(hubs: [hubURL], selfURL: URL(string: topic + "?kitas")!))
-    let other = try await XCTUnwrapAsync(await hub.requests.last)
+    let other = try await unwrapAsync(await hub.requests.last)
     let answer = await s.callback(
       CallbackRequest(
         method: .get, rest: try self.callbackPath(other["hub.callback"]),
         query: ["hub.mode": "denied", "hub.topic": topic + "?kitas", "hub.reason": "per daug"]))
     XCTAssertEqual(answer.status, 200)
-    row = try await XCTUnwrapAsync(try await store.pushSubscription(sourceID: "kitas"))
+    row = try await unwrapAsync(try await store.pushSubscription(sourceID: "kitas"))
     XCTAssertEqual(row.state, .failing)
     XCTAssertEqual(row.lastError, "denied by the hub: per daug")
   }
@@ -374,7 +374,7 @@ final class SubscriberTests: XCTestCase {
     XCTAssertEqual(unsubscribes.count, 1)
     XCTAssertEqual(unsubscribes.first?["hub.topic"], topic)
     XCTAssertEqual(unsubscribes.first?["hub.callback"], forms[0]["hub.callback"])
-    var row = try await XCTUnwrapAsync(try await store.pushSubscription(sourceID: "narys"))
+    var row = try await unwrapAsync(try await store.pushSubscription(sourceID: "narys"))
     XCTAssertEqual(row.state, .unsubscribing)
     // Content while unsubscribing is not ingested; the subscribe mode is not confirmed.
     let body = Data("<feed/>".utf8)
@@ -390,7 +390,7 @@ final class SubscriberTests: XCTestCase {
     // The hub confirms: the row is gone, and a later tick sends nothing more.
     let answer = await verify(s, rest: path, mode: "unsubscribe", lease: nil)
     XCTAssertEqual(answer, CallbackAnswer(status: 200, body: "iššūkis-42"))
-    row = try await XCTUnwrapAsync(try await store.pushSubscription(sourceID: "kitas"))
+    row = try await unwrapAsync(try await store.pushSubscription(sourceID: "kitas"))
     XCTAssertEqual(row.state, .verified)
     let gone = try await store.pushSubscription(sourceID: "narys")
     XCTAssertNil(gone)
@@ -428,7 +428,7 @@ final class SubscriberTests: XCTestCase {
 }
 
 /// `XCTUnwrap` of an async expression's value.
-func XCTUnwrapAsync<T>(
+func unwrapAsync<T>(
   _ value: @autoclosure () async throws -> T?, file: StaticString = #filePath, line: UInt = #line
 ) async throws -> T {
   let v = try await value()
