@@ -299,6 +299,36 @@ final class WebSubStoreTests: XCTestCase {
     let reopened = try await f.websub.pushSubscriptions()
     XCTAssertEqual(reopened, [a])
   }
+
+  /// A lapsed or failed push subscription brings the source's next poll forward, never back,
+  /// and leaves a gone source stopped.
+  func testResumePollingOnlyBringsTheNextPollForward() async throws {
+    let f = try await StoreFixture()
+    defer { Task { await f.cleanup() } }
+    try await f.sources([source("a"), source("b"), source("c")])
+    let late = t0.addingTimeInterval(6 * 3600)
+    let soon = t0.addingTimeInterval(60)
+    _ = try await f.store.record(
+      FetchOutcome(sourceID: "a", result: .notModified, attemptedAt: t0, nextDue: late), feed: nil)
+    _ = try await f.store.record(
+      FetchOutcome(sourceID: "b", result: .notModified, attemptedAt: t0, nextDue: soon), feed: nil)
+    _ = try await f.store.record(
+      FetchOutcome(
+        sourceID: "c", result: .gone, attemptedAt: t0, httpStatus: 410,
+        nextDue: .distantFuture), feed: nil)
+    let at = t0.addingTimeInterval(120)
+    for id in ["a", "b", "c", "unknown"] {
+      try await f.websub.resumePolling(sourceID: id, at: at)
+    }
+    let states = Dictionary(
+      uniqueKeysWithValues: try await f.store.sourceStates().map { ($0.id, $0) })
+    XCTAssertEqual(
+      states["a"]?.nextDue?.timeIntervalSince1970 ?? 0, at.timeIntervalSince1970, accuracy: 0.001)
+    XCTAssertEqual(
+      states["b"]?.nextDue?.timeIntervalSince1970 ?? 0, soon.timeIntervalSince1970, accuracy: 0.001)
+    XCTAssertEqual(states["c"]?.gone, true)
+    XCTAssertNotEqual(states["c"]?.nextDue?.timeIntervalSince1970 ?? 0, at.timeIntervalSince1970)
+  }
 }
 
 extension StoreFixture {

@@ -384,4 +384,97 @@ final class WebSubSubscriberDaemonTests: XCTestCase {
     XCTAssertLessThan(again, 10)
     XCTAssertFalse(log(logsB2).contains("websub subscribe requested"), log(logsB2))
   }
+
+  /// Two instances on one PostgreSQL store: the instance that fetched subscribes, once; the
+  /// hub's verification and pushes may reach either (a load balancer), and both answer from the
+  /// shared subscription and ingest into the shared store.
+  func testAFleetSharesItsPushSubscription() async throws {
+    let db = try TestPostgresDatabase.fresh()
+    defer { db.drop() }
+    let memberPort = TestSupport.freePort()
+    let hubURL = "http://127.0.0.1:\(memberPort)/hub"
+    let selfURL = "http://127.0.0.1:\(memberPort)/member.xml"
+    let v1 = Self.rss(hub: hubURL, selfURL: selfURL, items: [("Pirma", "https://narys.lt/1")])
+    let member = MemberWithHub(feed: v1)
+    let router = Router()
+    router.get("member.xml") { _, _ -> Response in
+      var headers = HTTPFields()
+      headers[.contentType] = "application/rss+xml"
+      return Response(
+        status: .ok, headers: headers,
+        body: ResponseBody(byteBuffer: ByteBuffer(string: await member.served())))
+    }
+    router.post("hub") { request, _ -> Response in
+      var request = request
+      let body = String(buffer: try await request.collectBody(upTo: 1 << 16))
+      var form: [String: String] = [:]
+      for pair in body.split(separator: "&") {
+        let kv = pair.split(separator: "=", maxSplits: 1).map {
+          String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+        }
+        if kv.count == 2 { form[kv[0]] = kv[1] }
+      }
+      return Response(status: .init(code: await member.hubReceived(form)))
+    }
+    var quiet = Logger(label: "test.member")
+    quiet.logLevel = .critical
+    let app = Application(
+      router: router, configuration: .init(address: .hostname("127.0.0.1", port: memberPort)),
+      logger: quiet)
+    servers.append(Task { try await app.runService() })
+
+    var nodes: [FleetNode] = []
+    for name in ["node-a", "node-b"] {
+      let node = try FleetNode(
+        name: name, parent: dir, store: "url = \"\(db.url)\"",
+        sources: "[[source]]\nid = \"narys\"\nurl = \"\(selfURL)\"",
+        crawl: "interval = \"1h\"", fleet: "instance = \"\(name)\"\nheartbeat = \"1s\"")
+      nodes.append(node)
+      processes.append(node.process)
+    }
+    for node in nodes { XCTAssertTrue(node.waitReady(), node.stderrLog) }
+    var subscribe: [String: String]?
+    for _ in 0..<600 where subscribe == nil {
+      subscribe = await member.hubRequests.first { $0["hub.mode"] == "subscribe" }
+      if subscribe == nil { try await Task.sleep(for: .milliseconds(50)) }
+    }
+    let form = try XCTUnwrap(subscribe, nodes.map(\.stderrLog).joined(separator: "\n"))
+    let callback = try XCTUnwrap(form["hub.callback"])
+    let secret = try XCTUnwrap(form["hub.secret"])
+    let prefix = "https://news.example.org/websub/callback/narys/"
+    XCTAssertTrue(callback.hasPrefix(prefix), callback)
+    let path = String(callback.dropFirst("https://news.example.org".count))
+    // Both instances know it: either may be asked to verify.
+    let topic = selfURL.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+    for node in nodes.reversed() {
+      let answer = node.get(
+        "\(path)?hub.mode=subscribe&hub.topic=\(topic)&hub.challenge=\(node.name)&hub.lease_seconds=3600"
+      )
+      XCTAssertEqual(answer?.status, 200, node.name)
+      XCTAssertEqual(answer.map { String(decoding: $0.body, as: UTF8.self) }, node.name)
+    }
+    // A push to either instance lands in the one store: both publish it.
+    for (i, node) in nodes.enumerated() {
+      let title = ["Antra", "Trečia"][i]
+      let doc = Self.rss(
+        hub: hubURL, selfURL: selfURL,
+        items: [(title, "https://narys.lt/\(i + 2)"), ("Pirma", "https://narys.lt/1")])
+      let status = try post(
+        "http://127.0.0.1:\(node.port)\(path)", body: doc,
+        headers: [
+          "Content-Type": "application/rss+xml",
+          "X-Hub-Signature": "sha256=" + pythonHMAC256(secret, doc),
+        ])
+      XCTAssertEqual(status, 202)
+      for other in nodes {
+        XCTAssertTrue(
+          TestSupport.waitUntil(timeout: 15) { self.feedText(other.port).contains(title) },
+          "\(title) pushed to \(node.name) is not on \(other.name):\n\(other.stderrLog)")
+      }
+    }
+    let subscribes = await member.hubRequests.filter { $0["hub.mode"] == "subscribe" }
+    XCTAssertEqual(subscribes.count, 1, "one subscription for the fleet")
+    let fetches = await member.fetches.count
+    XCTAssertEqual(fetches, 1, "the fleet fetched the source once (1 h interval)")
+  }
 }

@@ -109,6 +109,18 @@ final class CopyStoreTests: XCTestCase {
     let path = dir.appendingPathComponent("store.sqlite").path
     let sqlite = try SQLiteFeedStore(path: path)
     try await fill(sqlite)
+    // WebSub's subscriptions move too: the hub's subscribers and ours at the sources' hubs.
+    let now = Date()
+    let hubSubscription = HubSubscription(
+      topic: "https://agregatorius.example.lt/feed.atom", callback: "https://reader.example/cb",
+      callbackHost: "reader.example", secret: "s", leaseSeconds: 86_400,
+      expires: now.addingTimeInterval(86_400), created: now)
+    try await sqlite.saveHubSubscription(hubSubscription)
+    let push = PushSubscription(
+      sourceID: "wire", hub: "https://hub.example/", topic: "https://wire.example/feed",
+      token: "tok", secret: "sec", state: .verified, requested: now, leaseSeconds: 3600,
+      expires: now.addingTimeInterval(3600))
+    try await sqlite.savePushSubscription(push)
     try await sqlite.close()
 
     let pg = try await PostgresFeedStore.open(
@@ -128,6 +140,13 @@ final class CopyStoreTests: XCTestCase {
     XCTAssertEqual(report.rows["tombstone"], liteCounts.tombstones)
     XCTAssertGreaterThan(report.rows["archive_seal"] ?? 0, 0)
     XCTAssertEqual(report.rows["source"], 6)
+    XCTAssertEqual(report.rows["websub_hub_subscription"], 1)
+    XCTAssertEqual(report.rows["websub_push_subscription"], 1)
+    let copiedHub = try await pg.hubSubscriptions(topic: nil, now: now)
+    XCTAssertEqual(copiedHub.map(\.callback), [hubSubscription.callback])
+    let copiedPush = try await pg.pushSubscription(sourceID: "wire")
+    XCTAssertEqual(copiedPush?.token, "tok")
+    XCTAssertEqual(copiedPush?.state, .verified)
     let tokens = (try await lite.changeToken(), try await pg.changeToken())
     XCTAssertEqual(tokens.0, tokens.1)
     let facets = (try await lite.facets(), try await pg.facets())
