@@ -268,9 +268,16 @@ public struct Settings: Sendable, Hashable {
     if !websub.ping.isEmpty {
       push.append("pings \(websub.ping.map(\.absoluteString).joined(separator: ", "))")
     }
-    // `subscribe`, `poll_while_subscribed` and per-source `websub` are read and checked now;
-    // the subscriber that acts on them is the second half of issue 15.
-    push.append("sources polled only (the WebSub subscriber is not built yet)")
+    if websub.subscribe {
+      let optedOut = sources.filter { $0.enabled && $0.kind == .feed && !$0.websub }.count
+      push.append(
+        "subscribes at the sources' hubs (polled every "
+          + "\(ConfigUnits.formatDuration(websub.pollWhileSubscribed)) while pushed"
+          + (optedOut > 0 ? ", \(optedOut) source\(optedOut == 1 ? "" : "s") polled only" : "")
+          + ")")
+    } else {
+      push.append("sources polled only")
+    }
     if websub.hub {
       push.append(
         "leases \(ConfigUnits.formatDuration(websub.leaseMin))–"

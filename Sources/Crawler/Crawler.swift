@@ -593,10 +593,12 @@ public final class Crawler: Sendable {
     if recorded, let observer, definition.websub, definition.kind == .feed,
       outcome.result == .fetched || outcome.result == .notModified
     {
+      // A 304 has no document: the stored head of the last one parsed says what it advertised.
+      let document = interpretation.feed ?? stored?.decodedFeedHead()
       let observation = FetchObservation(
         sourceID: definition.id, linkHeaders: interpretation.linkHeaders,
-        feedLinks: interpretation.feed?.links ?? [],
-        selfLink: interpretation.feed?.selfLink, base: interpretation.finalURL)
+        feedLinks: document?.links ?? [], selfLink: document?.selfLink,
+        base: interpretation.finalURL)
       Task { await observer(observation) }
     }
     return Completion(
@@ -813,8 +815,8 @@ public final class Crawler: Sendable {
 }
 
 /// What a committed fetch of a feed advertised, for the WebSub subscriber (`setFetchObserver`):
-/// the response's `Link` field values (empty for `file:` sources) and the document's links
-/// (none on a 304: the headers then speak alone).
+/// the response's `Link` field values (empty for `file:` sources) and the document's links (on
+/// a 304, those of the stored head of the last document parsed).
 public struct FetchObservation: Sendable {
   public var sourceID: String
   public var linkHeaders: [String]

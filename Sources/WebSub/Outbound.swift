@@ -4,7 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NetworkGuard
 
-/// The hub's requests to URLs from the internet (callbacks): checked by the private-network
+/// Requests to URLs from the internet (the hub's to callbacks, the subscriber's to hubs): checked by the private-network
 /// guard first (unless the admin allows private callbacks) and then sent to the addresses that
 /// were checked, so a second DNS answer cannot redirect them (DNS rebinding). Redirects are
 /// never followed: a callback that answers 3xx has not accepted.
@@ -32,7 +32,8 @@ struct Outbound: Sendable {
     var pinned: (host: String, addresses: [IPAddress])?
     if !allowPrivate {
       switch await policy.vet(url) {
-      case .refused(let reason): throw Failure(description: "callback refused: \(reason)")
+      case .refused(let reason):
+        throw Failure(description: "refused by the private-network guard: \(reason)")
       case .allowed(let destination):
         if destination.needsPinning { pinned = (destination.host, destination.addresses) }
       }

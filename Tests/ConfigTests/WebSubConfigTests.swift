@@ -41,7 +41,9 @@ final class WebSubConfigTests: XCTestCase {
     XCTAssertFalse(s.websub.allowPrivateCallbacks)
     XCTAssertTrue(s.sources[0].websub)
     XCTAssertTrue(
-      s.summary().contains("websub:      hub at http://127.0.0.1:8080/websub"), s.summary())
+      s.summary().contains(
+        "websub:      hub at http://127.0.0.1:8080/websub; subscribes at the sources' hubs "
+          + "(polled every 6h while pushed);"), s.summary())
   }
 
   func testEverySetting() throws {
@@ -80,6 +82,7 @@ final class WebSubConfigTests: XCTestCase {
     XCTAssertEqual(s.websub.pollWhileSubscribed, 12 * 3600)
     XCTAssertFalse(s.sources[0].websub)
     XCTAssertTrue(s.summary().contains("no hub; pings https://hub.example/"), s.summary())
+    XCTAssertTrue(s.summary().contains("while pushed, 1 source polled only)"), s.summary())
   }
 
   func testErrorsNameTheLine() throws {

@@ -329,7 +329,7 @@ final class WebSubSubscriberDaemonTests: XCTestCase {
     url = "http://127.0.0.1:\(portA)/feed.atom"
     """.write(to: configB, atomically: true, encoding: .utf8)
     let logsA = dirA.appendingPathComponent("run")
-    _ = try start(config: configA, logs: logsA)
+    let a = try start(config: configA, logs: logsA)
     XCTAssertTrue(
       TestSupport.waitUntil(timeout: 30) { self.feedText(portA).contains("Pirma naujiena") },
       log(logsA))
@@ -383,6 +383,16 @@ final class WebSubSubscriberDaemonTests: XCTestCase {
     print("websub two daemons after B's restart: \(again) s")
     XCTAssertLessThan(again, 10)
     XCTAssertFalse(log(logsB2).contains("websub subscribe requested"), log(logsB2))
+
+    // Restart A, the hub: its subscribers are in its store, and B still gets A's news.
+    kill(a.processIdentifier, SIGTERM)
+    a.waitUntilExit()
+    let logsA2 = dirA.appendingPathComponent("run2")
+    _ = try start(config: configA, logs: logsA2)
+    let fourth = ("Ketvirta naujiena", "https://narys.lt/4")
+    let afterHubRestart = try await measure([fourth, third, second, first], logs: logsB2)
+    print("websub two daemons after A's restart: \(afterHubRestart) s")
+    XCTAssertLessThan(afterHubRestart, 10)
   }
 
   /// Two instances on one PostgreSQL store: the instance that fetched subscribes, once; the

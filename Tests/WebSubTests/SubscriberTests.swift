@@ -79,7 +79,9 @@ final class SubscriberTests: XCTestCase {
     try? FileManager.default.removeItem(at: dir)
   }
 
-  func makeSubscriber(lease: Int = 864_000) async -> WebSubSubscriber {
+  func makeSubscriber(lease: Int = 864_000, ingestDelay: Duration = .zero) async
+    -> WebSubSubscriber
+  {
     var logger = Logger(label: "test.subscriber")
     logger.logLevel = .error
     let ingested = self.ingested
@@ -90,6 +92,7 @@ final class SubscriberTests: XCTestCase {
         timeout: 5, verifyWithin: 60, retryAfter: 120, maxBody: 1000),
       client: HTTPClient.shared, logger: logger,
       ingest: { source, body, _, base in
+        if ingestDelay > .zero { try? await Task.sleep(for: ingestDelay) }
         await ingested.add(source, body, base)
         return .recorded(entries: 1, new: 1)
       })
@@ -244,6 +247,32 @@ final class SubscriberTests: XCTestCase {
     XCTAssertEqual(answer.status, 413)
     count = await ingested.bodies.count
     XCTAssertEqual(count, bodies.count)
+  }
+
+  /// At most two pushes are ingested at once (`maxConcurrentIngests`): a third is told to come
+  /// back later (503 with Retry-After; the hub retries), so pushes cannot crowd out polling.
+  func testPushesBeyondTheIngestSlotsAreAskedToRetry() async throws {
+    let s = await makeSubscriber(ingestDelay: .seconds(2))
+    await s.observe(sourceID: "narys", links: links)
+    let form = try await unwrapAsync(await hub.requests.first)
+    let path = try callbackPath(form["hub.callback"])
+    _ = await verify(s, rest: path)
+    let body = Data("<feed/>".utf8)
+    let request = CallbackRequest(
+      method: .post, rest: path,
+      signature: HubSignature.header(body: body, secret: form["hub.secret"]!),
+      body: body)
+    async let a = s.callback(request)
+    async let b = s.callback(request)
+    async let c = s.callback(request)
+    let answers = await [a, b, c]
+    XCTAssertEqual(answers.filter { $0.status == 202 }.count, 2, "\(answers)")
+    XCTAssertEqual(answers.filter { $0.status == 503 }.map(\.retryAfter), [5], "\(answers)")
+    let count = await ingested.bodies.count
+    XCTAssertEqual(count, 2)
+    // The slots free again.
+    let later = await s.callback(request)
+    XCTAssertEqual(later.status, 202)
   }
 
   func testRenewsInTheLeasesLastQuarterAndFallsBackWhenTheHubFails() async throws {
