@@ -77,7 +77,7 @@ public actor WebSubHub {
   /// Per-subscription delivery queues, keyed `topic \n callback`.
   private var queues: [String: DeliveryQueue] = [:]
   /// Tasks started by requests (verifications, denials, pings), so tests and shutdown can wait.
-  private var background: [UUID: Task<Void, Never>] = [:]
+  private let background = BackgroundTasks()
   private var lastPinged: [String: String] = [:]
 
   /// - Parameters:
@@ -159,20 +159,12 @@ public actor WebSubHub {
   }
 
   private func spawn(_ body: @escaping @Sendable () async -> Void) {
-    let id = UUID()
-    background[id] = Task {
-      await body()
-      self.finished(id)
-    }
+    background.spawn(body)
   }
-
-  private func finished(_ id: UUID) { background[id] = nil }
 
   /// Waits for every verification, denial and ping started so far (tests, shutdown).
   public func settle() async {
-    while let (_, task) = background.first {
-      await task.value
-    }
+    await background.settle()
   }
 
   /// §5.3 verification of intent: the callback must echo the challenge with a 2xx.
@@ -362,7 +354,7 @@ public actor WebSubHub {
   public func shutdown() async {
     for queue in queues.values { queue.cancel() }
     queues = [:]
-    for task in background.values { task.cancel() }
+    background.cancelAll()
   }
 }
 

@@ -112,7 +112,7 @@ public actor WebSubSubscriber {
   private var ingesting = 0
   /// Subscribe and unsubscribe requests under way (by source), and their tasks.
   private var requesting: Set<String> = []
-  private var background: [UUID: Task<Void, Never>] = [:]
+  private let background = BackgroundTasks()
 
   /// - Parameter ingest: parses and records a pushed body (source id, body, Content-Type, the
   ///   topic as the base URL) exactly like a fetched one (`Crawler.ingestPushed`).
@@ -228,10 +228,7 @@ public actor WebSubSubscriber {
       )
       // Reread: nothing the hub said can have changed it, but keep what a push recorded.
       if let current = try? await store.pushSubscription(sourceID: sourceID) { row = current }
-      row.state = .failing
-      row.failingSince = row.failingSince ?? now
-      row.lastError = "\(what) failed: \(why)"
-      try? await store.savePushSubscription(row)
+      await markFailing(row, "\(what) failed: \(why)", now: now)
       if renewing != nil { await resume(sourceID, now: now) }
     }
   }
@@ -394,10 +391,7 @@ public actor WebSubSubscriber {
       return CallbackAnswer(status: 200, body: challenge)
     case "denied":
       let reason = query["hub.reason"].map { ": \($0.prefix(200))" } ?? ""
-      row.state = .failing
-      row.failingSince = row.failingSince ?? now
-      row.lastError = "denied by the hub\(reason)"
-      try? await store.savePushSubscription(row)
+      await markFailing(s, "denied by the hub\(reason)", now: now)
       metrics.callbacks("denied")
       logger.warning("source=\(s.sourceID) websub subscription denied by \(s.hub)\(reason)")
       if s.state == .verified { await resume(s.sourceID, now: now) }
@@ -485,11 +479,7 @@ public actor WebSubSubscriber {
       switch s.state {
       case .verified:
         guard let until = s.expires, until > now else {
-          var row = s
-          row.state = .failing
-          row.failingSince = now
-          row.lastError = "the lease lapsed without a renewal"
-          try? await store.savePushSubscription(row)
+          await markFailing(s, "the lease lapsed without a renewal", now: now)
           logger.warning("source=\(s.sourceID) websub lease lapsed: polling resumes")
           await resume(s.sourceID, now: now)
           continue
@@ -507,12 +497,9 @@ public actor WebSubSubscriber {
           }
         }
       case .pending where age > options.verifyWithin:
-        var row = s
-        row.state = .failing
-        row.failingSince = now
-        row.lastError = "the hub did not verify within \(Int(options.verifyWithin)) s"
-        try? await store.savePushSubscription(row)
-        logger.warning("source=\(s.sourceID) websub: \(row.lastError!)")
+        let why = "the hub did not verify within \(Int(options.verifyWithin)) s"
+        await markFailing(s, why, now: now)
+        logger.warning("source=\(s.sourceID) websub: \(why)")
       case .unsubscribing where age > options.verifyWithin:
         try? await store.removePushSubscription(sourceID: s.sourceID)
       default: break
@@ -520,6 +507,15 @@ public actor WebSubSubscriber {
     }
     metrics.subscriptions(counts)
     return verified
+  }
+
+  /// Records that the subscription stopped working, and why (failing since the first time).
+  private func markFailing(_ s: PushSubscription, _ why: String, now: Date) async {
+    var row = s
+    row.state = .failing
+    row.failingSince = row.failingSince ?? now
+    row.lastError = why
+    try? await store.savePushSubscription(row)
   }
 
   /// The hub stopped pushing: the source is due at once (fleet-wide through the store).
@@ -532,20 +528,12 @@ public actor WebSubSubscriber {
   }
 
   private func spawn(_ body: @escaping @Sendable () async -> Void) {
-    let id = UUID()
-    background[id] = Task {
-      await body()
-      self.finished(id)
-    }
+    background.spawn(body)
   }
-
-  private func finished(_ id: UUID) { background[id] = nil }
 
   /// Waits for the requests started so far (tests, shutdown).
   public func settle() async {
-    while let (_, task) = background.first {
-      await task.value
-    }
+    await background.settle()
   }
 
   /// One source's push state for `status`: none, pending, verified until …, failing since …,

@@ -71,6 +71,33 @@ final class WebSubSubscriberDaemonTests: XCTestCase {
     return s + "</channel></rss>"
   }
 
+  /// The member's `/member.xml` and, with `hub`, a scripted hub at `POST /hub` that records
+  /// each form and answers `member.hubStatus`.
+  static func memberRouter(_ member: MemberWithHub, hub: Bool) -> Router<BasicRequestContext> {
+    let router = Router()
+    router.get("member.xml") { _, _ -> Response in
+      var headers = HTTPFields()
+      headers[.contentType] = "application/rss+xml"
+      return Response(
+        status: .ok, headers: headers,
+        body: ResponseBody(byteBuffer: ByteBuffer(string: await member.served())))
+    }
+    guard hub else { return router }
+    router.post("hub") { request, _ -> Response in
+      var request = request
+      let body = String(buffer: try await request.collectBody(upTo: 1 << 16))
+      var form: [String: String] = [:]
+      for pair in body.split(separator: "&") {
+        let kv = pair.split(separator: "=", maxSplits: 1).map {
+          String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+        }
+        if kv.count == 2 { form[kv[0]] = kv[1] }
+      }
+      return Response(status: .init(code: await member.hubReceived(form)))
+    }
+    return router
+  }
+
   /// Starts `clusterwire run` on `config`, logging into `logs`; returns when it is READY.
   func start(config: URL, logs: URL) throws -> Process {
     try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
@@ -147,26 +174,7 @@ final class WebSubSubscriberDaemonTests: XCTestCase {
         ("Pirma", "https://narys.lt/1"),
       ])
     let member = MemberWithHub(feed: v1)
-    let router = Router()
-    router.get("member.xml") { _, _ -> Response in
-      var headers = HTTPFields()
-      headers[.contentType] = "application/rss+xml"
-      return Response(
-        status: .ok, headers: headers,
-        body: ResponseBody(byteBuffer: ByteBuffer(string: await member.served())))
-    }
-    router.post("hub") { request, _ -> Response in
-      var request = request
-      let body = String(buffer: try await request.collectBody(upTo: 1 << 16))
-      var form: [String: String] = [:]
-      for pair in body.split(separator: "&") {
-        let kv = pair.split(separator: "=", maxSplits: 1).map {
-          String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
-        }
-        if kv.count == 2 { form[kv[0]] = kv[1] }
-      }
-      return Response(status: .init(code: await member.hubReceived(form)))
-    }
+    let router = Self.memberRouter(member, hub: true)
     var log = Logger(label: "test.member")
     log.logLevel = .critical
     let app = Application(
@@ -281,14 +289,7 @@ final class WebSubSubscriberDaemonTests: XCTestCase {
   func testTwoDaemonsPushThroughTheFirstsHubAndARestartKeepsTheSubscription() async throws {
     let v1 = DaemonTests.rss(title: "Narys", items: [("Pirma naujiena", "https://narys.lt/1")])
     let member = MemberWithHub(feed: v1)
-    let router = Router()
-    router.get("member.xml") { _, _ -> Response in
-      var headers = HTTPFields()
-      headers[.contentType] = "application/rss+xml"
-      return Response(
-        status: .ok, headers: headers,
-        body: ResponseBody(byteBuffer: ByteBuffer(string: await member.served())))
-    }
+    let router = Self.memberRouter(member, hub: false)
     let memberPort = serve(router)
 
     // Daemon A aggregates the member and runs the hub; daemon B's only source is A's feed, and
@@ -406,26 +407,7 @@ final class WebSubSubscriberDaemonTests: XCTestCase {
     let selfURL = "http://127.0.0.1:\(memberPort)/member.xml"
     let v1 = Self.rss(hub: hubURL, selfURL: selfURL, items: [("Pirma", "https://narys.lt/1")])
     let member = MemberWithHub(feed: v1)
-    let router = Router()
-    router.get("member.xml") { _, _ -> Response in
-      var headers = HTTPFields()
-      headers[.contentType] = "application/rss+xml"
-      return Response(
-        status: .ok, headers: headers,
-        body: ResponseBody(byteBuffer: ByteBuffer(string: await member.served())))
-    }
-    router.post("hub") { request, _ -> Response in
-      var request = request
-      let body = String(buffer: try await request.collectBody(upTo: 1 << 16))
-      var form: [String: String] = [:]
-      for pair in body.split(separator: "&") {
-        let kv = pair.split(separator: "=", maxSplits: 1).map {
-          String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
-        }
-        if kv.count == 2 { form[kv[0]] = kv[1] }
-      }
-      return Response(status: .init(code: await member.hubReceived(form)))
-    }
+    let router = Self.memberRouter(member, hub: true)
     var quiet = Logger(label: "test.member")
     quiet.logLevel = .critical
     let app = Application(
