@@ -37,7 +37,8 @@ let package = Package(
       pkgConfig: "libxml-2.0",
       providers: [.apt(["libxml2-dev"]), .brew(["libxml2"])]
     ),
-    .target(name: "FeedModel"),
+    // WebText: the one HTML-to-text rule, for `EntryFilter` matching a summary as text.
+    .target(name: "FeedModel", dependencies: ["WebText"]),
     .target(
       name: "FeedParser", dependencies: ["CLibXML2", "FeedModel", "WebText", "LanguageDetection"]),
     .target(
@@ -115,7 +116,7 @@ let package = Package(
       name: "clusterwire",
       dependencies: [
         "FeedModel", "FeedParser", "FeedStore", "PostgresStore", "Config", "Crawler", "Publisher",
-        "Server", "WebSub",
+        "Server", "WebSub", "Discovery",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),
@@ -243,6 +244,14 @@ let package = Package(
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
       ]),
+    // Adding a member in one command (issue 16): which of a site's documents is its feed, the
+    // selectors of an HTML news listing found from its repeated structure, OPML outlines as
+    // sources. Pure: the command fetches (Crawler) and writes drop-ins (Config).
+    .target(name: "Discovery", dependencies: ["CLibXML2", "FeedModel", "FeedParser", "WebText"]),
+    .testTarget(
+      name: "DiscoveryTests",
+      dependencies: ["TestSupport", "Discovery", "FeedParser", "FeedModel", "Config", "CLibXML2"],
+      exclude: ["Fixtures"]),
     // Private-network guard (issue 12)
     .target(name: "NetworkGuard"),
     .testTarget(name: "NetworkGuardTests", dependencies: ["NetworkGuard"]),
@@ -250,7 +259,8 @@ let package = Package(
     // and the tests that replay the seed corpus and every finding through the same checks.
     .target(name: "CFuzzDriver", path: "Tests/Fuzz/CFuzzDriver"),
     .target(
-      name: "FuzzChecks", dependencies: ["CLibXML2", "FeedModel", "FeedParser", "Config"],
+      name: "FuzzChecks",
+      dependencies: ["CLibXML2", "FeedModel", "FeedParser", "Config", "Discovery"],
       path: "Tests/Fuzz/FuzzChecks"),
     .executableTarget(
       name: "cwfuzz", dependencies: ["FuzzChecks", "CFuzzDriver"], path: "Tests/Fuzz/cwfuzz"),

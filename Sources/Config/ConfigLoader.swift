@@ -15,8 +15,9 @@ public enum ConfigLoader {
   /// The version put into the default User-Agent (`clusterwire/<version> (+<base_url>)`).
   public static let clusterwireVersion = "0.1.0"
 
-  /// Month-name locales the HTML date parser knows.
-  public static let dateLocales: Set<String> = ["lt", "en", "de", "fr"]
+  /// Month-name locales of `[source.date] locale`: every language whose month names the date
+  /// parser knows (`DateNames.languages`), so what `discover` detects is always accepted.
+  public static let dateLocales: Set<String> = Set(DateNames.languages)
 
   /// swift-log level names accepted by `[log] level`.
   public static let logLevels = [
@@ -536,12 +537,7 @@ public enum ConfigLoader {
     "invalid language tag \"\(s)\" (e.g. lt, en, en-GB)"
   }
 
-  static func isSlug(_ s: String) -> Bool {
-    !s.isEmpty
-      && s.utf8.allSatisfy {
-        ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D
-      }
-  }
+  static func isSlug(_ s: String) -> Bool { Slug.isValid(s) }
 
   // MARK: - Sources
 
@@ -652,12 +648,45 @@ public enum ConfigLoader {
         ok = false
       }
     }
+    var filter: EntryFilter?
+    if let f = t.subtable("filter") {
+      filter = readFilter(f)
+      if filter == nil { ok = false }
+    } else if t.has("filter") {
+      ok = false  // wrong type, already reported
+    }
     t.finish()
     guard ok, let id, let url else { return nil }
     return SourceDefinition(
       id: id, url: url, kind: kind, title: title, categories: categories, priority: priority,
       interval: interval, enabled: enabled, userAgent: userAgent, language: language,
-      selectors: selectors, websub: websub)
+      selectors: selectors, websub: websub, filter: filter)
+  }
+
+  /// `[source.filter]`: `block` and `keep`, lists of ICU regular expressions, each checked here
+  /// so a typo in a pattern is an error on its line, not a filter that silently matches nothing.
+  /// An empty table is no filter.
+  private static func readFilter(_ f: TableReader) -> EntryFilter? {
+    var ok = true
+    func patterns(_ key: String) -> [String] {
+      guard let list = f.stringArray(key) else {
+        if f.has(key) { ok = false }
+        return []
+      }
+      var out: [String] = []
+      for (i, pattern) in list.enumerated() {
+        if let problem = EntryFilter.patternError(pattern) {
+          f.file.report(f.keyPath(key) + "[\(i)]", problem)
+          ok = false
+        } else if !out.contains(pattern) {
+          out.append(pattern)
+        }
+      }
+      return out
+    }
+    let filter = EntryFilter(block: patterns("block"), keep: patterns("keep"))
+    f.finish()
+    return ok ? filter : nil
   }
 
   private static func readSelectors(_ s: TableReader, date: TableReader?, language: String?)

@@ -298,6 +298,17 @@ public struct Settings: Sendable, Hashable {
         "  \(kind.rawValue):\(String(repeating: " ", count: 10 - kind.rawValue.count))\(on) enabled, \(all.count - on) disabled"
       )
     }
+    let filtering = sources.filter { !($0.filter?.isEmpty ?? true) }
+    if !filtering.isEmpty {
+      out.append("filters:")
+      for s in filtering {
+        guard let f = s.filter else { continue }
+        var parts: [String] = []
+        if !f.block.isEmpty { parts.append("block \(f.block.count)") }
+        if !f.keep.isEmpty { parts.append("keep only \(f.keep.count)") }
+        out.append("  \(s.id): \(parts.joined(separator: ", ")) pattern(s)")
+      }
+    }
     var byCategory: [String: (enabled: Int, disabled: Int)] = [:]
     for source in sources {
       for category in source.categories.isEmpty ? ["(none)"] : source.categories {

@@ -145,8 +145,11 @@ public final class Crawler: Sendable {
       s.order = order
       s.queue.rebuild(from: next)
     }
-    // A source that left the config leaves `/metrics` too.
-    sourceMetrics.retain(Set(sources.map(\.id)))
+    // A source that left the config leaves `/metrics` too; a changed filter re-judged the
+    // stored entries (`syncSources`), so its gauge moves now, not at the next fetch.
+    let configured = Set(sources.map(\.id))
+    sourceMetrics.retain(configured)
+    sourceMetrics.restore(states.filter { configured.contains($0.id) }, health: false)
     logger.info(
       "crawler sources set",
       metadata: ["sources": "\(sources.count)", "enabled": "\(sources.filter(\.enabled).count)"])
@@ -572,10 +575,12 @@ public final class Crawler: Sendable {
       lastModified: interpretation.lastModified, bodyHash: interpretation.bodyHash,
       error: interpretation.message, nextDue: nextDue, movedTo: interpretation.movedTo)
     var newEntries = 0
+    var filteredEntries: Int?
     var recorded = true
     do {
       let ingest = try await store.record(outcome, feed: interpretation.feed)
       newEntries = ingest.inserted
+      filteredEntries = ingest.filteredEntries
     } catch {
       recorded = false
       logger.error("source=\(definition.id) could not record the fetch: \(error)")
@@ -588,7 +593,7 @@ public final class Crawler: Sendable {
       seconds: seconds)
     sourceMetrics.record(
       sourceID: definition.id, outcome: outcome, newEntries: newEntries, duration: seconds,
-      consecutiveFailures: failures)
+      consecutiveFailures: failures, filteredEntries: filteredEntries)
     CrawlMetrics.fetch(result: outcome.result, duration: seconds)
     if recorded, let observer, definition.websub, definition.kind == .feed,
       outcome.result == .fetched || outcome.result == .notModified
@@ -769,16 +774,9 @@ public final class Crawler: Sendable {
     guard raw.status == 200, let body = raw.body else {
       return .failure("HTTP \(raw.status)")
     }
-    let result = parse(
+    return previewParse(
       source, body: body, contentType: raw.headers.first(name: "Content-Type"),
       finalURL: raw.finalURL, options: options)
-    if case .success(let parsed, var warnings) = result, source.kind == .feed {
-      for d in parsed.diagnostics where !parsed.malformed || d != parsed.diagnostics.first {
-        warnings.append((d.line.map { "line \($0): " } ?? "") + d.message)
-      }
-      return .success(parsed, warnings)
-    }
-    return result
   }
 
   /// One line per fetch. Levels, chosen for journald on a 1 000-source network: `fetched` at

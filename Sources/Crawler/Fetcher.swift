@@ -59,8 +59,12 @@ struct Fetcher: Sendable {
   /// One fetch under one deadline (`options.timeout`) that covers redirects AND the body:
   /// AsyncHTTPClient's own deadline ends when the response head arrives, so a server that stalls
   /// mid-body is cut off here.
+  ///
+  /// `origin`: set when `url` was found in a document fetched from `origin` (feed discovery)
+  /// rather than written by the admin; the first request is then guarded like a redirect hop
+  /// from `origin`.
   func fetch(
-    url: URL, kind: String, userAgent: String?, conditions: Conditions
+    url: URL, kind: String, userAgent: String?, conditions: Conditions, origin: URL? = nil
   ) async throws(FetchError) -> RawFetch {
     let timeout = options.timeout
     let result = await withTaskGroup(of: Result<RawFetch, FetchError>?.self) { group in
@@ -68,7 +72,7 @@ struct Fetcher: Sendable {
         do throws(FetchError) {
           return .success(
             try await self.fetchUnbounded(
-              url: url, kind: kind, userAgent: userAgent, conditions: conditions))
+              url: url, kind: kind, userAgent: userAgent, conditions: conditions, origin: origin))
         } catch {
           return .failure(error)
         }
@@ -91,7 +95,7 @@ struct Fetcher: Sendable {
   }
 
   private func fetchUnbounded(
-    url: URL, kind: String, userAgent: String?, conditions: Conditions
+    url: URL, kind: String, userAgent: String?, conditions: Conditions, origin: URL?
   ) async throws(FetchError) -> RawFetch {
     if url.isFileURL {
       return try readFile(url)
@@ -112,7 +116,15 @@ struct Fetcher: Sendable {
       // Every hop is resolved and checked before it is requested, then connected to the
       // addresses that were checked (see `RedirectGuard`).
       let plan: RedirectGuard.Plan
-      if hops == 0 {
+      if hops == 0, let origin {
+        await chain.start(origin)
+        do {
+          plan = try await chain.follow(current)
+        } catch {
+          let reason = error.message.replacingOccurrences(of: "redirect to ", with: "")
+          throw FetchError(message: "found in a page: " + reason)
+        }
+      } else if hops == 0 {
         await chain.start(current)
         plan = .direct
       } else {

@@ -15,7 +15,8 @@ import Foundation
 /// `clusterwire_source_last_success_timestamp_seconds`, `clusterwire_source_consecutive_failures`,
 /// `clusterwire_source_last_http_status`, `clusterwire_source_last_fetch_duration_seconds`,
 /// `clusterwire_source_new_entries_total` (a counter since this process started) and
-/// `clusterwire_source_retention_dropped_entries`. A series a source has no value for yet (no
+/// `clusterwire_source_retention_dropped_entries` and `clusterwire_source_filtered_entries` (stored
+/// entries its `[source.filter]` keeps out of every published document). A series a source has no value for yet (no
 /// success so far, no HTTP answer) is left out, as a never-set gauge would be.
 public final class SourceMetrics: Sendable {
   struct Series: Sendable, Equatable {
@@ -25,6 +26,7 @@ public final class SourceMetrics: Sendable {
     var lastDuration: Double?
     var newEntries: Int = 0
     var retentionDropped: Int?
+    var filteredEntries: Int?
   }
 
   private let table = Locked<[String: Series]>([:])
@@ -34,7 +36,7 @@ public final class SourceMetrics: Sendable {
   /// One fetch's outcome for `sourceID` (the crawler calls this after every `record`).
   public func record(
     sourceID: String, outcome: FetchOutcome, newEntries: Int, duration: TimeInterval,
-    consecutiveFailures: Int
+    consecutiveFailures: Int, filteredEntries: Int? = nil
   ) {
     table.withLock { t in
       var s = t[sourceID] ?? Series()
@@ -46,6 +48,7 @@ public final class SourceMetrics: Sendable {
       if let status = outcome.httpStatus { s.httpStatus = status }
       s.lastDuration = duration
       s.newEntries += max(0, newEntries)
+      if let filteredEntries { s.filteredEntries = filteredEntries }
       t[sourceID] = s
     }
   }
@@ -63,6 +66,10 @@ public final class SourceMetrics: Sendable {
           if let status = state.httpStatus { s.httpStatus = status }
         }
         s.retentionDropped = state.retentionDropped
+        // Only sources that filter (or did): a zero line per source says nothing.
+        if state.filteredEntries > 0 || s.filteredEntries != nil {
+          s.filteredEntries = state.filteredEntries
+        }
         t[state.id] = s
       }
     }
@@ -113,6 +120,7 @@ public final class SourceMetrics: Sendable {
     family("clusterwire_source_retention_dropped_entries", "gauge") {
       $0.retentionDropped.map(String.init)
     }
+    family("clusterwire_source_filtered_entries", "gauge") { $0.filteredEntries.map(String.init) }
     return out
   }
 

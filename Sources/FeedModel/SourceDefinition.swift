@@ -70,12 +70,14 @@ public struct SourceDefinition: Sendable, Hashable, Codable {
   /// `websub`: subscribe at the hub the source's feed advertises (WebSub) and take its pushes;
   /// false polls only.
   public var websub: Bool
+  /// `[source.filter]`: entries it refuses are stored but never published; nil publishes all.
+  public var filter: EntryFilter?
 
   public init(
     id: String, url: String, kind: SourceKind = .feed, title: String? = nil,
     categories: [String] = [], priority: Int = 0, interval: TimeInterval = 1800,
     enabled: Bool = true, userAgent: String? = nil, language: String? = nil,
-    selectors: HTMLSelectors? = nil, websub: Bool = true
+    selectors: HTMLSelectors? = nil, websub: Bool = true, filter: EntryFilter? = nil
   ) {
     self.id = id
     self.url = url
@@ -89,6 +91,7 @@ public struct SourceDefinition: Sendable, Hashable, Codable {
     self.language = language
     self.selectors = selectors
     self.websub = websub
+    self.filter = filter
   }
 }
 

@@ -5,10 +5,10 @@ import Foundation
 /// (lowercase, diacritics removed: `fold`), so `Birželio`, `birzelio` and `BIRŽELIO` match, as do
 /// `Ιούλ` and `ιουλ`. Each month lists nominative and genitive (or partitive, locative) forms,
 /// then abbreviations; a trailing dot after an abbreviation is punctuation to the scanners.
-enum DateNames {
+package enum DateNames {
   /// Languages in the order ambiguous words are resolved when no locale says otherwise
   /// (`listopad` is November in Czech and Polish, October in Croatian).
-  static let languages = [
+  package static let languages = [
     "en", "de", "fr", "es", "it", "pt", "nl", "pl", "cs", "sk", "sl", "hr", "lt", "lv", "et", "fi",
     "sv", "da", "hu", "ro", "bg", "el", "ga", "mt",
   ]
@@ -243,13 +243,13 @@ enum DateNames {
       "daté",
     ].map { fold($0) })
 
-  struct Entry {
-    var months: [String: Int] = [:]
-    var weekdays: Set<String> = []
+  package struct Entry {
+    package var months: [String: Int] = [:]
+    package var weekdays: Set<String> = []
   }
 
   /// Folded name → month, per language.
-  static let byLanguage: [String: Entry] = {
+  package static let byLanguage: [String: Entry] = {
     var out: [String: Entry] = [:]
     for lang in languages {
       var e = Entry()
@@ -297,7 +297,7 @@ enum DateNames {
   /// Lowercase without diacritics (NFD, combining marks dropped) and with the letters that do
   /// not decompose mapped by hand (`ł`, `đ`, `ø`, `ß`, `ħ`, `ı`, final `ς`). Spaces and
   /// dashes of other kinds become ASCII ones.
-  static func fold(_ text: String) -> String {
+  package static func fold(_ text: String) -> String {
     var out = String.UnicodeScalarView()
     for scalar in text.unicodeScalars {
       let v = scalar.value

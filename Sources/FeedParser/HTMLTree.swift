@@ -701,9 +701,9 @@ final class HTMLParserPool: @unchecked Sendable {
   }
 }
 
-/// Helpers over libxml2 HTML trees shared by the sanitiser and the scraper.
-enum HTMLTree {
-  static let parseOptions: Int32 = Int32(
+/// Helpers over libxml2 HTML trees shared by the sanitiser, the scraper and feed discovery.
+public enum HTMLTree {
+  public static let parseOptions: Int32 = Int32(
     bitPattern: HTML_PARSE_RECOVER.rawValue | HTML_PARSE_NONET.rawValue
       | HTML_PARSE_NOERROR.rawValue | HTML_PARSE_NOWARNING.rawValue | HTML_PARSE_COMPACT.rawValue
       | HTML_PARSE_NODEFDTD.rawValue)
@@ -744,8 +744,22 @@ enum HTMLTree {
     return String(cString: content)
   }
 
+  /// A whole page as a tree, decoded the way `HTMLScraper` decodes it (BOM, HTTP charset,
+  /// `<meta charset>`, then the undeclared-bytes rule); nil when libxml2 reads nothing. The
+  /// caller frees it with `xmlFreeDoc`.
+  public static func readPage(_ data: Data, contentType: String?, pageURL: URL) -> htmlDocPtr? {
+    guard !data.isEmpty, data.count < Int32.max else { return nil }
+    let encoding = HTMLCharset.detect(data, contentType: contentType)
+    let options = parseOptions | Int32(bitPattern: HTML_PARSE_IGNORE_ENC.rawValue)
+    return data.withUnsafeBytes { raw in
+      raw.withMemoryRebound(to: CChar.self) { buf in
+        htmlReadMemory(buf.baseAddress, Int32(buf.count), pageURL.absoluteString, encoding, options)
+      }
+    }
+  }
+
   /// The value of attribute `name` of element `n`.
-  static func attribute(_ n: xmlNodePtr, _ name: String) -> String? {
+  public static func attribute(_ n: xmlNodePtr, _ name: String) -> String? {
     guard let value = xmlGetProp(n, name) else { return nil }
     defer { clibxml2_free(value) }
     return String(cString: value)
@@ -753,7 +767,7 @@ enum HTMLTree {
 
   /// Visible text of a subtree: dropped elements (script, style…) skipped, block elements and
   /// `<br>` separated by spaces. Whitespace is not yet collapsed.
-  static func appendText(of root: xmlNodePtr, includeRoot: Bool, into out: inout [UInt8]) {
+  public static func appendText(of root: xmlNodePtr, includeRoot: Bool, into out: inout [UInt8]) {
     var cache = HTMLPolicyCache()
     if includeRoot {
       switch root.pointee.type {

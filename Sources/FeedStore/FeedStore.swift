@@ -99,6 +99,8 @@ public struct SourceState: Sendable, Hashable, Codable {
   public var entryCount: Int
   /// Entries retention removed from this source so far (age, count, purge after removal).
   public var retentionDropped: Int
+  /// Stored entries the source's `[source.filter]` refuses now (never published).
+  public var filteredEntries: Int
 
   public init(
     id: String, url: String, kind: SourceKind = .feed, title: String? = nil,
@@ -110,7 +112,7 @@ public struct SourceState: Sendable, Hashable, Codable {
     feedTitle: String? = nil, feedLink: String? = nil, feedUpdated: Date? = nil,
     feedIcon: String? = nil, feedRights: String? = nil, feedAuthor: String? = nil,
     feedLanguage: String? = nil, entryCount: Int = 0, retentionDropped: Int = 0,
-    feedHead: Data? = nil
+    feedHead: Data? = nil, filteredEntries: Int = 0
   ) {
     self.id = id
     self.url = url
@@ -143,6 +145,7 @@ public struct SourceState: Sendable, Hashable, Codable {
     self.feedHead = feedHead
     self.entryCount = entryCount
     self.retentionDropped = retentionDropped
+    self.filteredEntries = filteredEntries
   }
 
   /// Healthy when the last attempt succeeded (or none was made yet).
@@ -204,6 +207,9 @@ public struct IngestReport: Sendable, Hashable {
   public var joinedGroups: Int
   /// Entries removed by retention in this transaction.
   public var expired: Int
+  /// For a source with a `[source.filter]`: how many of its stored entries it refuses after
+  /// this transaction (nil for a source without one).
+  public var filteredEntries: Int?
   public init(
     inserted: Int = 0, updated: Int = 0, unchanged: Int = 0, suppressed: Int = 0,
     joinedGroups: Int = 0, expired: Int = 0

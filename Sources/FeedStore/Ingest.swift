@@ -1,5 +1,6 @@
 import FeedModel
 import Foundation
+import Synchronization
 
 /// The parts of an `Entry` that have no column of their own, stored as one JSON blob.
 ///
@@ -257,6 +258,8 @@ package struct Ingest<DB: StoreConnection> {
   let db: DB
   let options: StoreOptions
   private var sourceCache: [String: (categories: [String], priority: Int)] = [:]
+  /// Each source's `[source.filter]`, compiled, read once per transaction (nil: no filter).
+  private var filterCache: [String: CompiledEntryFilter?] = [:]
   private var deltas: [String: Int64] = [:]
   private let encoder = PreparedEntry.makeEncoder()
   /// Set when a stored entry was rewritten (a change that is published even if it counts as
@@ -277,7 +280,10 @@ package struct Ingest<DB: StoreConnection> {
   mutating func syncSources(_ definitions: [SourceDefinition], at now: Date = Date()) throws {
     var existing: [String: SQLRow] = [:]
     for row in try db.fetchAll(
-      "SELECT id, url, kind, title, categories, priority, language, active, configHash FROM source")
+      """
+      SELECT id, url, kind, title, categories, priority, language, active, configHash, filterSpec
+      FROM source
+      """)
     {
       existing[row.string("id")] = row
     }
@@ -285,13 +291,20 @@ package struct Ingest<DB: StoreConnection> {
     var refreshFacets: Set<String> = []
     var refreshPreference: Set<String> = []
     var toggled: [String] = []
+    var refilter: [String] = []
     var configured: Set<String> = []
     for def in definitions {
       configured.insert(def.id)
       let categories = String(decoding: try encoder.encode(def.categories), as: UTF8.self)
       let active = def.enabled
       let hash = Self.configHash(def)
+      let spec = Self.filterSpec(def.filter)
       if let row = existing[def.id] {
+        if row.optionalString("filterSpec") != spec {
+          try db.execute(
+            "UPDATE source SET filterSpec = ? WHERE id = ?", [SQLValue(spec), .text(def.id)])
+          refilter.append(def.id)
+        }
         let oldURL = row.string("url")
         let oldCategories = row.string("categories")
         let oldPriority = row.int("priority")
@@ -343,13 +356,13 @@ package struct Ingest<DB: StoreConnection> {
         try db.execute(
           """
           INSERT INTO source (id, url, kind, title, categories, priority, language, active,
-            configHash, inactiveSince)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            configHash, inactiveSince, filterSpec)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """,
           [
             .text(def.id), .text(def.url), .text(def.kind.rawValue), SQLValue(def.title),
             .text(categories), SQLValue(def.priority), SQLValue(def.language), SQLValue(active),
-            .text(hash), SQLValue(active ? nil : now.timeIntervalSince1970),
+            .text(hash), SQLValue(active ? nil : now.timeIntervalSince1970), SQLValue(spec),
           ])
       }
     }
@@ -362,7 +375,9 @@ package struct Ingest<DB: StoreConnection> {
       toggled.append(id)
     }
     sourceCache = [:]
+    filterCache = [:]
     try refreshGroups(ofSources: toggled)
+    for id in refilter where try self.refilter(sourceID: id) { changed = true }
     for id in refreshFacets.union(refreshPreference).sorted() {
       let sql =
         refreshFacets.contains(id)
@@ -385,6 +400,76 @@ package struct Ingest<DB: StoreConnection> {
     encoder.outputFormatting = [.sortedKeys]
     let data = (try? encoder.encode(def)) ?? Data(def.id.utf8)
     return sha256Hex(String(decoding: data, as: UTF8.self))
+  }
+
+  /// The stored form of a source's filter: sorted-keys JSON, nil for none (or an empty one), so
+  /// equal filters compare equal as text.
+  static func filterSpec(_ filter: EntryFilter?) -> String? {
+    guard let filter, !filter.isEmpty else { return nil }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return (try? encoder.encode(filter)).map { String(decoding: $0, as: UTF8.self) }
+  }
+
+  /// A source's compiled filter, as `syncSources` stored it (compiled once per process per spec).
+  private mutating func filter(of sourceID: String) throws -> CompiledEntryFilter? {
+    if let cached = filterCache[sourceID] { return cached }
+    var spec: String?
+    try db.each("SELECT filterSpec FROM source WHERE id = ?", [.text(sourceID)]) {
+      spec = $0.optionalString(0)
+    }
+    let compiled = spec.flatMap(CompiledFilters.compiled)
+    filterCache[sourceID] = .some(compiled)
+    return compiled
+  }
+
+  /// Re-judges every stored entry of a source by its current filter (a reload changed it):
+  /// entries whose verdict moved are flagged or unflagged and their groups recomputed, so what
+  /// is published follows the filter without refetching. True when anything published changed.
+  mutating func refilter(sourceID: String) throws -> Bool {
+    let filter = try self.filter(of: sourceID)
+    let decoder = JSONDecoder()
+    decoder.dateDecodingStrategy = .millisecondsSince1970
+    var flips: [(id: Int64, groupID: Int64, filtered: Bool)] = []
+    for row in try db.fetchAll(
+      """
+      SELECT id, groupID, filtered, title, summary, summaryType, extra FROM entry
+      WHERE sourceID = ?
+      """, [.text(sourceID)])
+    {
+      let was = row.bool("filtered")
+      var now = false
+      if let filter {
+        let summary = row.optionalString("summary").map {
+          Text(type: row["summaryType"].int64 == 1 ? .html : .text, value: $0)
+        }
+        let extra = row.optionalData("extra").flatMap {
+          try? decoder.decode(EntryExtra.self, from: $0)
+        }
+        let categories = CompiledEntryFilter.categoryTexts(extra?.categories ?? [])
+        now =
+          filter.verdict(
+            title: row.optionalString("title"),
+            summary: CompiledEntryFilter.summaryText(summary), categories: categories) != nil
+      }
+      if was != now { flips.append((row.int64("id"), row.int64("groupID"), now)) }
+    }
+    for f in flips {
+      try db.run(
+        "UPDATE entry SET filtered = ? WHERE id = ?", [SQLValue(f.filtered), .integer(f.id)])
+    }
+    for groupID in Set(flips.map(\.groupID)).sorted() { try refreshGroup(groupID) }
+    try recountFiltered(sourceID)
+    return !flips.isEmpty
+  }
+
+  /// `source.filteredCount`: how many of the source's stored entries its filter refuses now.
+  private func recountFiltered(_ sourceID: String) throws {
+    try db.run(
+      """
+      UPDATE source SET filteredCount = (SELECT COUNT(*) FROM entry
+        WHERE entry.sourceID = source.id AND entry.filtered = 1) WHERE id = ?
+      """, [.text(sourceID)])
   }
 
   private mutating func categories(of sourceID: String) throws -> [String] {
@@ -535,6 +620,7 @@ package struct Ingest<DB: StoreConnection> {
     var fullHash: String
     var contentUpdated: Double
     var updated: Double?
+    var filtered: Bool
   }
 
   private mutating func ingestEntries(
@@ -571,6 +657,8 @@ package struct Ingest<DB: StoreConnection> {
       break
     }
 
+    let filter = try self.filter(of: sourceID)
+    var filterMoved = false
     var count = initialCount
     var seen = Set<String>()
     var fresh: [Int] = []
@@ -608,9 +696,11 @@ package struct Ingest<DB: StoreConnection> {
         report.unchanged += 1
       }
       let language = p.language(sourceLanguage: sourceLanguage)
+      let filtered = filter?.verdict(for: p.entry) != nil
       rewroteRows = true
-      try update(ex, p, language: language, contentUpdated: contentUpdated)
-      if ex.language != language { try refreshGroup(ex.groupID) }
+      try update(ex, p, language: language, contentUpdated: contentUpdated, filtered: filtered)
+      if ex.filtered != filtered { filterMoved = true }
+      if ex.language != language || ex.filtered != filtered { try refreshGroup(ex.groupID) }
     }
 
     if !fresh.isEmpty {
@@ -652,11 +742,13 @@ package struct Ingest<DB: StoreConnection> {
         }
       }
       for (n, i) in fresh.enumerated() {
+        let filtered = filter?.verdict(for: prepared[i].entry) != nil
+        if filtered { filterMoved = true }
         let (joined, id) = try insert(
           prepared[i], key: keys[i], atomID: atomIDs[n], atomIDTaken: taken.contains(atomIDs[n]),
           canonicalGroup: prepared[i].canonical.flatMap { canonicalGroups[$0] },
           sourceID: sourceID, language: prepared[i].language(sourceLanguage: sourceLanguage),
-          at: at)
+          filtered: filtered, at: at)
         if joined { report.joinedGroups += 1 }
         report.inserted += 1
         current.append(id)
@@ -671,6 +763,12 @@ package struct Ingest<DB: StoreConnection> {
       sourceID: sourceID, mode: mode, entryCount: count, protected: Set(current), at: at)
     count -= dropped.total
     report.expired += dropped.total
+    if filterMoved || (filter != nil && dropped.total > 0) { try recountFiltered(sourceID) }
+    if filter != nil || filterMoved {
+      report.filteredEntries = try db.fetchOne(
+        "SELECT filteredCount FROM source WHERE id = ?", [.text(sourceID)]
+      )?[0].int64.map { Int($0) }
+    }
     if count != initialCount || dropped.total > 0 {
       try db.run(
         "UPDATE source SET entryCount = ?, retentionDropped = retentionDropped + ? WHERE id = ?",
@@ -698,14 +796,16 @@ package struct Ingest<DB: StoreConnection> {
     try fetchIn(
       """
       SELECT key, id, groupID, sortDate, language, simhash, tokenCount, normTitle, canonicalURL,
-        contentHash, fullHash, contentUpdated, updated FROM entry WHERE sourceID = ? AND key IN
+        contentHash, fullHash, contentUpdated, updated, filtered FROM entry
+      WHERE sourceID = ? AND key IN
       """, before: [sourceID], keys
     ) { row in
       found[row.string(0)] = ExistingRow(
         id: row.int64(1), groupID: row.int64(2), sortDate: row.int64(3),
         language: row.optionalString(4), simhash: row.int64(5), tokenCount: row.int(6),
         normTitle: row.string(7), canonical: row.optionalString(8), contentHash: row.string(9),
-        fullHash: row.string(10), contentUpdated: row.double(11), updated: row.optionalDouble(12))
+        fullHash: row.string(10), contentUpdated: row.double(11), updated: row.optionalDouble(12),
+        filtered: row.int(13) != 0)
     }
     return keys.map { found[$0] }
   }
@@ -803,7 +903,7 @@ package struct Ingest<DB: StoreConnection> {
   /// id. `atomIDTaken` and `canonicalGroup` come from the feed's batched lookups.
   private mutating func insert(
     _ p: PreparedEntry, key: String, atomID preferredAtomID: String, atomIDTaken: Bool,
-    canonicalGroup: Int64?, sourceID: String, language: String?, at: Date
+    canonicalGroup: Int64?, sourceID: String, language: String?, filtered: Bool, at: Date
   ) throws -> (joined: Bool, id: Int64) {
     let id = try allocateID()
     var sortDate = p.entry.published ?? p.entry.updated ?? at
@@ -820,7 +920,9 @@ package struct Ingest<DB: StoreConnection> {
     let existingGroup =
       try canonicalGroup ?? findNearDuplicate(p, sourceID: sourceID, sortMs: sortMs)
     let groupID = existingGroup ?? id
-    if existingGroup == nil {
+    // A filtered entry keeps its group id (a later copy of the story from another source may
+    // still join it) but is no member: no group row of its own, no timeline rows, no join.
+    if existingGroup == nil && !filtered {
       let facets = facetList(
         sourceID: sourceID, language: language, categories: try categories(of: sourceID)
       ).sorted()
@@ -841,8 +943,8 @@ package struct Ingest<DB: StoreConnection> {
       INSERT INTO entry (id, sourceID, key, groupID, sortDate, firstSeen, contentUpdated, language,
         simhash, tokenCount, normTitle, canonicalURL, idHash, contentHash, fullHash, atomID, guid,
         link, title, published, updated, entryLanguage, summaryType, contentType, extra, summary,
-        content)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        content, filtered)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       """)
     try row.bind(1, id)
     try row.bind(2, sourceID)
@@ -871,11 +973,12 @@ package struct Ingest<DB: StoreConnection> {
     try row.bind(25, p.extra)
     try row.bind(26, e.summary?.value)
     try row.bind(27, e.content?.value)
+    try row.bind(28, Int64(filtered ? 1 : 0))
     try row.execute()
     if p.fingerprint.tokenCount > 0 {
       try indexNearDuplicate(id: id, simhash: p.fingerprint.simhash, sortMs: sortMs)
     }
-    if let existingGroup {
+    if let existingGroup, !filtered {
       try join(
         groupID: existingGroup, entryID: id, sourceID: sourceID, language: language,
         sortMs: sortMs, firstSeen: at.timeIntervalSince1970)
@@ -885,7 +988,8 @@ package struct Ingest<DB: StoreConnection> {
   }
 
   private func update(
-    _ ex: ExistingRow, _ p: PreparedEntry, language: String?, contentUpdated: Double
+    _ ex: ExistingRow, _ p: PreparedEntry, language: String?, contentUpdated: Double,
+    filtered: Bool
   ) throws {
     let e = p.entry
     let simhash = Int64(bitPattern: p.fingerprint.simhash)
@@ -894,7 +998,7 @@ package struct Ingest<DB: StoreConnection> {
       UPDATE entry SET guid = ?, title = ?, link = ?, published = ?, updated = ?, summaryType = ?,
         summary = ?, contentType = ?, content = ?, entryLanguage = ?, extra = ?, language = ?,
         normTitle = ?, simhash = ?, tokenCount = ?, contentHash = ?, fullHash = ?,
-        contentUpdated = ?
+        contentUpdated = ?, filtered = ?
       WHERE id = ?
       """,
       [
@@ -904,7 +1008,7 @@ package struct Ingest<DB: StoreConnection> {
         SQLValue(e.content.map { $0.type == .html ? 1 : 0 }), SQLValue(e.content?.value),
         SQLValue(e.language), SQLValue(p.extra), SQLValue(language), .text(p.normTitle),
         .integer(simhash), SQLValue(p.fingerprint.tokenCount), .text(p.contentHash),
-        .text(p.fullHash), .real(contentUpdated), .integer(ex.id),
+        .text(p.fullHash), .real(contentUpdated), SQLValue(filtered), .integer(ex.id),
       ])
     let wasIndexed = ex.tokenCount > 0
     let isIndexed = p.fingerprint.tokenCount > 0
@@ -1140,7 +1244,7 @@ package struct Ingest<DB: StoreConnection> {
       """
       SELECT e.id, e.sourceID, e.language, e.sortDate FROM entry e
       JOIN source s ON s.id = e.sourceID
-      WHERE e.groupID = ? AND s.active = 1
+      WHERE e.groupID = ? AND s.active = 1 AND e.filtered = 0
       ORDER BY s.priority DESC, e.firstSeen ASC, e.id ASC
       """, [.integer(groupID)]
     ) { members.append(($0.int64(0), $0.string(1), $0.optionalString(2), $0.int64(3))) }
@@ -1222,5 +1326,23 @@ enum IngestConstants {
     let values = Array(repeating: "(?, ?, ?)", count: count).joined(separator: ", ")
     return
       "INSERT INTO group_facet (facet, sortDate, groupID) VALUES \(values) ON CONFLICT DO NOTHING"
+  }
+}
+
+/// Compiled filters by their stored spec, for the whole process: a transaction reads a source's
+/// spec, and compiling its patterns once per spec (not per fetch) keeps ICU off the write path.
+enum CompiledFilters {
+  private static let cache = Mutex<[String: CompiledEntryFilter]>([:])
+
+  /// Nil for a spec that does not decode or compile (the loader refuses those before they are
+  /// stored; a store written by a newer version could still hold one): nothing is filtered.
+  static func compiled(_ spec: String) -> CompiledEntryFilter? {
+    if let hit = cache.withLock({ $0[spec] }) { return hit }
+    guard
+      let filter = try? JSONDecoder().decode(EntryFilter.self, from: Data(spec.utf8)),
+      let compiled = filter.compiled()
+    else { return nil }
+    cache.withLock { if $0.count < 4096 { $0[spec] = compiled } }
+    return compiled
   }
 }

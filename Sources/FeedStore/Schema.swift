@@ -250,6 +250,53 @@ enum Schema {
           );
           """)
     }
+    migrator.registerMigration("v6-entry-filter") { db in
+      // `[source.filter]` (issue 16): `entry.filtered` marks entries the source's filter refuses
+      // (stored, never published: they belong to no group's timeline rows); `source.filterSpec`
+      // is the filter they were judged by (JSON), so a reload that changes it re-judges the
+      // stored entries; `source.filteredCount` is how many of them are filtered now. Ingest
+      // reads `filtered` with every looked-up entry, so it goes among the small columns, before
+      // the bulky text (v2's reason): `entry` is rebuilt once, not altered.
+      let small = """
+        id, sourceID, key, groupID, sortDate, firstSeen, contentUpdated, language, simhash,
+        tokenCount, normTitle, canonicalURL, idHash, contentHash, fullHash, atomID, guid, link,
+        title, published, updated, entryLanguage, summaryType, contentType
+        """
+      try db.execute(
+        sql: """
+          CREATE TABLE entry_v6 (
+            id INTEGER PRIMARY KEY,
+            sourceID TEXT NOT NULL REFERENCES source(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            groupID INTEGER NOT NULL,
+            sortDate INTEGER NOT NULL,
+            firstSeen REAL NOT NULL,
+            contentUpdated REAL NOT NULL,
+            language TEXT,
+            simhash INTEGER NOT NULL,
+            tokenCount INTEGER NOT NULL,
+            normTitle TEXT NOT NULL,
+            canonicalURL TEXT,
+            idHash TEXT NOT NULL, contentHash TEXT NOT NULL, fullHash TEXT NOT NULL,
+            atomID TEXT NOT NULL,
+            guid TEXT, link TEXT, title TEXT, published REAL, updated REAL, entryLanguage TEXT,
+            summaryType INTEGER, contentType INTEGER,
+            filtered INTEGER NOT NULL DEFAULT 0,
+            extra BLOB, summary TEXT, content TEXT
+          );
+          INSERT INTO entry_v6 (\(small), extra, summary, content)
+            SELECT \(small), extra, summary, content FROM entry;
+          DROP TABLE entry;
+          ALTER TABLE entry_v6 RENAME TO entry;
+          CREATE UNIQUE INDEX entry_key ON entry(sourceID, key);
+          CREATE UNIQUE INDEX entry_atom ON entry(atomID);
+          CREATE INDEX entry_source_sort ON entry(sourceID, sortDate);
+          CREATE INDEX entry_group ON entry(groupID);
+          CREATE INDEX entry_canon ON entry(canonicalURL) WHERE canonicalURL IS NOT NULL;
+          ALTER TABLE source ADD COLUMN filterSpec TEXT;
+          ALTER TABLE source ADD COLUMN filteredCount INTEGER NOT NULL DEFAULT 0;
+          """)
+    }
     return migrator
   }
 }

@@ -49,7 +49,7 @@ package enum Timeline {
       (sql, args),
       ("SELECT id, preferredEntryID, memberCount FROM grp WHERE id IN (\(marks))", ids),
       (
-        "SELECT id, groupID, atomID, sourceID, title, link, firstSeen FROM entry WHERE groupID IN (\(marks))",
+        "SELECT id, groupID, atomID, sourceID, title, link, firstSeen FROM entry WHERE groupID IN (\(marks)) AND filtered = 0",
         ids
       ),
       ("SELECT * FROM entry WHERE id IN (\(marks))", ids),
@@ -140,7 +140,7 @@ package enum Timeline {
       for row in try db.fetchAll(
         """
         SELECT id, groupID, atomID, sourceID, title, link, firstSeen FROM entry
-        WHERE groupID IN (\(marks)) ORDER BY firstSeen, id
+        WHERE groupID IN (\(marks)) AND filtered = 0 ORDER BY firstSeen, id
         """, merged.map { .integer($0) })
       {
         members[row.int64("groupID"), default: []].append(row)
@@ -248,7 +248,8 @@ package enum Timeline {
       feedIcon: row.optionalString("feedIcon"), feedRights: row.optionalString("feedRights"),
       feedAuthor: row.optionalString("feedAuthor"),
       feedLanguage: row.optionalString("feedLanguage"), entryCount: row.int("entryCount"),
-      retentionDropped: row.int("retentionDropped"), feedHead: row.optionalData("feedHead"))
+      retentionDropped: row.int("retentionDropped"), feedHead: row.optionalData("feedHead"),
+      filteredEntries: row.int("filteredCount"))
   }
 
   /// Distinct facet values under a prefix (`c:`, `l:`), by seeking from one value to the next

@@ -13,7 +13,7 @@ import Foundation
 /// state: `source.host` (`SourceDefinition.hostKey`), the lease columns, and `instance`.
 package enum PostgresSchema {
   /// Each migration's statements, in order; `migrations[i]` brings version `i` to `i + 1`.
-  package static let migrations: [[String]] = [version1, version2]
+  package static let migrations: [[String]] = [version1, version2, version3]
 
   package static var latestVersion: Int { migrations.count }
 
@@ -184,6 +184,13 @@ package enum PostgresSchema {
       last_push double precision
     )
     """,
+  ]
+
+  /// Entry filters (issue 16): SQLite's v6-entry-filter.
+  static let version3: [String] = [
+    "ALTER TABLE entry ADD COLUMN filtered bigint NOT NULL DEFAULT 0",
+    "ALTER TABLE source ADD COLUMN filterSpec text COLLATE \"C\"",
+    "ALTER TABLE source ADD COLUMN filteredCount bigint NOT NULL DEFAULT 0",
   ]
 
   /// Brings the database to `latestVersion`, each migration in its own transaction, under a

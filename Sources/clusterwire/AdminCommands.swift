@@ -126,7 +126,8 @@ struct StatusCommand: AsyncParsableCommand {
     var out =
       "\(counts.entries) entries in \(counts.duplicateGroups) stories (\(counts.mergedGroups) seen in several sources), \(states.count) sources\n\n"
     var header = [
-      "SOURCE", "STATE", "PUSH", "LAST SUCCESS", "NEXT DUE", "ENTRIES", "DROPPED", "LAST ERROR",
+      "SOURCE", "STATE", "PUSH", "LAST SUCCESS", "NEXT DUE", "ENTRIES", "DROPPED", "FILTERED",
+      "LAST ERROR",
     ]
     if fleet != nil { header.insert(contentsOf: ["HOLDER", "LAST HOLDER"], at: 2) }
     var rows: [[String]] = [header]
@@ -135,7 +136,7 @@ struct StatusCommand: AsyncParsableCommand {
         s.id, stateWord(s), WebSubSubscriber.describe(push[s.id], now: now),
         s.lastSuccess.map(rfc3339) ?? "never",
         s.gone ? "stopped" : (s.nextDue.map(rfc3339) ?? "soon"),
-        String(s.entryCount), String(s.retentionDropped), errorText(s),
+        String(s.entryCount), String(s.retentionDropped), String(s.filteredEntries), errorText(s),
       ]
       if let fleet {
         let lease = fleet.leases[s.id]
@@ -195,6 +196,8 @@ struct StatusCommand: AsyncParsableCommand {
       var nextDue: Date?
       var entries: Int
       var dropped: Int
+      /// Stored entries the source's `[source.filter]` keeps out of what is published.
+      var filtered: Int
       var lastError: String?
       /// WebSub: none, pending, verified until …, failing since …, unsubscribing.
       var push: String
@@ -239,7 +242,7 @@ struct StatusCommand: AsyncParsableCommand {
       return StatusJSON.Source(
         id: s.id, state: stateWord(s), lastSuccess: s.lastSuccess,
         nextDue: s.gone ? nil : s.nextDue, entries: s.entryCount, dropped: s.retentionDropped,
-        lastError: error.isEmpty ? nil : error,
+        filtered: s.filteredEntries, lastError: error.isEmpty ? nil : error,
         push: WebSubSubscriber.describe(push[s.id], now: now), pushHub: push[s.id]?.hub,
         pushLastError: push[s.id]?.lastError, leaseHolder: lease?.owner, leaseUntil: lease?.until,
         lastHolder: lease?.lastHolder)
@@ -384,18 +387,9 @@ struct TrySourceCommand: AsyncParsableCommand {
       fail("\(id): \(message)")
     case .success(let parsed, let warnings):
       for w in warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
-      print(
-        "\(id): \(parsed.feed.entries.count) entries (\(parsed.format.rawValue), \(parsed.encoding))"
-      )
-      for e in parsed.feed.entries {
-        print(
-          "- \(e.published.map(rfc3339) ?? "(no date: first-seen time will be used)")  \(e.title ?? "(no title)")"
-        )
-        if let link = e.link { print("  \(link)") }
-        if let summary = e.summary?.value, !summary.isEmpty {
-          print("  \(summary.prefix(160))")
-        }
-      }
+      let filter = source.filter.flatMap { $0.isEmpty ? nil : $0.compiled() }
+      PreviewPrinter.write(
+        PreviewPrinter.lines(id: id, parsed: parsed, filter: filter), to: .standardOutput)
       FileHandle.standardOutput.write(try ParseOutput(parsed, warnings: warnings).jsonData())
       print()
     }

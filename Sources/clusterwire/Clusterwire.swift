@@ -18,6 +18,8 @@ struct Clusterwire: AsyncParsableCommand {
     subcommands: [
       RunCommand.self, CrawlCommand.self, StatusCommand.self, CheckConfigCommand.self,
       ParseCommand.self, TrySourceCommand.self, ExportCommand.self, CopyStoreCommand.self,
+      DiscoverCommand.self,
+      ImportOPMLCommand.self,
     ]
   )
 }

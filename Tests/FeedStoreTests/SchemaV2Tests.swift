@@ -272,11 +272,11 @@ final class SchemaV2Tests: XCTestCase {
       applied,
       [
         "v1-initial", "v2-near-duplicate-table", "v3-retention-lifecycle-archives", "v4-feed-head",
-        "v5-websub",
+        "v5-websub", "v6-entry-filter",
       ])
     let columns = try await store.pool.read { try $0.columns(in: "entry").map(\.name) }
     XCTAssertFalse(columns.contains("b0"))
-    XCTAssertEqual(columns.suffix(3), ["extra", "summary", "content"])
+    XCTAssertEqual(columns.suffix(4), ["filtered", "extra", "summary", "content"])
     let integrity = try await store.integrityCheck()
     XCTAssertEqual(integrity, "ok")
     try await assertNearDupConsistent(store)

@@ -166,7 +166,7 @@ final class EngineTests: XCTestCase {
         }
       )
     }
-    XCTAssertEqual(versions, [1, 2])
+    XCTAssertEqual(versions, [1, 2, 3])
     XCTAssertEqual(
       tables,
       [

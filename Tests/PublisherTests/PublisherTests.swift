@@ -198,6 +198,31 @@ final class PublisherTests: XCTestCase {
     XCTAssertEqual(eccp?.attributes["category"], "/ict,/energy")
     XCTAssertEqual(eccp?.attributes["htmlUrl"], "https://eccp.example.eu/")
     XCTAssertEqual(eccp?.attributes["title"], "ECCP")
+    // Each outline names its source id in clusterwire's namespace (for `import-opml`).
+    let tree = try XPathDocument(doc!.body)
+    let ids = tree.strings(
+      "/opml/body/outline/@*[local-name()='id' and namespace-uri()='\(ClusterwireOPML.namespace)']")
+    XCTAssertEqual(ids, Sample.sources.map(\.id).sorted())
+  }
+
+  func testOPMLPointsHTMLAndFileSourcesAtOurOwnSubFeed() async throws {
+    // A `file:` path is this server's business, and an HTML page is no feed: both are listed
+    // as the feed we publish for them.
+    let store = MemoryStore(sources: [
+      SourceState(id: "local", url: "file:///var/lib/clusterwire/demo/alfa.xml"),
+      SourceState(id: "page", url: "https://page.example.lt/naujienos/", kind: .html),
+      SourceState(id: "web", url: "https://web.example.lt/feed/"),
+    ])
+    let publisher = Publisher(store: store, options: Sample.options(perPage: 10))
+    let doc = try await publisher.document(path: "/sources.opml", query: [:])
+    let x = XMLCollector.collect(try XCTUnwrap(doc).body)
+    XCTAssertEqual(
+      x.all("opml/body/outline").map { $0.attributes["xmlUrl"] },
+      [
+        "https://news.example.org/sources/local.atom",
+        "https://news.example.org/sources/page.atom", "https://web.example.lt/feed/",
+      ])
+    XCTAssertFalse(String(decoding: doc!.body, as: UTF8.self).contains("file:"))
   }
 
   func testSubFeedsHaveTheirOwnIdAndSelfLinkAndUnknownOnesAre404() async throws {

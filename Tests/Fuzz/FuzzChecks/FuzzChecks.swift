@@ -1,4 +1,5 @@
 import Config
+import Discovery
 import FeedModel
 import FeedParser
 import Foundation
@@ -17,6 +18,10 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
   case date
   /// `ConfigLoader.load(contents:path:files:)` with in-memory drop-ins.
   case config
+  /// `OPMLImport.parse` (issue 16): a subscription list from anywhere.
+  case opml
+  /// `ListingInference.infer` (issue 16): a page from any member's site.
+  case listing
 }
 
 /// An invariant the code under test broke. (A crash needs no type: it just crashes.)
@@ -51,6 +56,8 @@ public enum FuzzChecks {
     case .scraper: try checkScraper(data)
     case .date: try checkDate(data)
     case .config: try checkConfig(data)
+    case .opml: try checkOPML(data)
+    case .listing: try checkListing(data)
     }
     if let leak = EntityLoaderGuard.leaked {
       throw InvariantFailure(target, "the external entity loader returned input for \(leak)")
@@ -347,6 +354,59 @@ public enum FuzzChecks {
     }
     if !(1...65535).contains(settings.server.port) {
       throw InvariantFailure(.config, "port \(settings.server.port) accepted")
+    }
+  }
+
+  // MARK: - Discovery (issue 16)
+
+  /// What `import-opml` promises of whatever it is given: a clear error, or sources whose ids are
+  /// unique slugs and whose URLs are http(s), each a drop-in the config loader accepts.
+  static func checkOPML(_ data: Data) throws(InvariantFailure) {
+    let result: OPMLImport
+    do {
+      result = try OPMLImport.parse(data)
+    } catch {
+      if error.description.isEmpty { throw InvariantFailure(.opml, "an error without a message") }
+      return
+    }
+    var ids = Set<String>()
+    for s in result.sources {
+      guard Slug.isValid(s.id), ids.insert(s.id).inserted else {
+        throw InvariantFailure(.opml, "id \(quoted(s.id)) is not a unique slug")
+      }
+      guard s.url.hasPrefix("http://") || s.url.hasPrefix("https://") else {
+        throw InvariantFailure(.opml, "a non-http URL was imported: \(quoted(s.url))")
+      }
+      for c in s.categories where !Slug.isValid(c) {
+        throw InvariantFailure(.opml, "category \(quoted(c)) is not a slug")
+      }
+      if let problem = DropIn.validate(DropIn.render(s)) {
+        throw InvariantFailure(.opml, "the drop-in of \(s.id) is refused: \(problem)")
+      }
+    }
+  }
+
+  static let listingPage = URL(string: "https://fuzz.example/naujienos/")!
+
+  /// What `discover` relies on: candidates best first, confidences in 0…1, and selectors that
+  /// compile, match what they claim and pass the config's XPath check.
+  static func checkListing(_ data: Data) throws(InvariantFailure) {
+    let found = ListingInference.infer(html: data, contentType: nil, pageURL: listingPage)
+    var previous = Double.infinity
+    for candidate in found {
+      guard (0...1).contains(candidate.confidence), candidate.confidence <= previous else {
+        throw InvariantFailure(.listing, "confidence \(candidate.confidence) out of order or range")
+      }
+      previous = candidate.confidence
+      let sel = candidate.selectors
+      for x in [sel.item, sel.title, sel.link] + [sel.date, sel.summary].compactMap({ $0 }) {
+        if let problem = HTMLScraper.xpathError(x) {
+          throw InvariantFailure(.listing, "selector \(quoted(x)) does not compile: \(problem)")
+        }
+      }
+      guard candidate.itemCount > 0 else {
+        throw InvariantFailure(.listing, "a candidate with no items")
+      }
     }
   }
 

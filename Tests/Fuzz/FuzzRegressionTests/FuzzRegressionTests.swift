@@ -43,6 +43,8 @@ final class FuzzRegressionTests: XCTestCase {
   func testScraperRegressions() { XCTAssertGreaterThan(replay("regressions", .scraper), 0) }
   func testDateRegressions() { XCTAssertGreaterThan(replay("regressions", .date), 0) }
   func testConfigRegressions() { XCTAssertGreaterThan(replay("regressions", .config), 0) }
+  func testOPMLRegressions() { replay("regressions", .opml) }
+  func testListingRegressions() { replay("regressions", .listing) }
 
   /// The checks themselves catch what they claim to (an oracle that passes everything is no test).
   func testChecksRejectUnsafeOutput() {
