@@ -414,7 +414,11 @@ struct HeartbeatService: Service {
         let counts = await daemon.updateStoreGauges()
         daemon.notifier.notify("STATUS=\(await daemon.statusLine(counts))")
       }
-      try? await Task.sleep(for: min(interval, .seconds(10)))
+      // Woken by a graceful shutdown: services stop one after the other, so a plain sleep
+      // here delayed every SIGTERM by up to ten seconds.
+      try? await cancelWhenGracefulShutdown {
+        try await Task.sleep(for: min(interval, .seconds(10)))
+      }
     }
   }
 }

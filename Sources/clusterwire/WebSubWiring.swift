@@ -137,7 +137,7 @@ struct WebSubSubscriberService: Service {
     while !Task.isCancelled && !Task.isShuttingDownGracefully {
       let verified = await subscriber.tick()
       crawler.setPushed(verified, interval: pollWhileSubscribed)
-      try? await Task.sleep(for: .seconds(1))
+      try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
     }
   }
 }
@@ -165,7 +165,7 @@ struct WebSubHubService: Service {
         lastExpiry = Date()
         await hub.expire()
       }
-      try? await Task.sleep(for: .seconds(1))
+      try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
     }
     await hub.shutdown()
   }
