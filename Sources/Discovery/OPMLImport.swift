@@ -254,7 +254,7 @@ private struct Walker {
         seen[Self.key(xmlURL)] = (found.count, line, title)
         let categories = categories(node, folders: folders)
         let source = SourceDefinition(
-          id: "", url: xmlURL, title: title, categories: categories)
+          id: "", url: FeedAddress.normalised(xmlURL), title: title, categories: categories)
         let site = URLSafety.webLink(attribute(node, "htmlUrl"))
         let explicitID = attribute(
           node, ClusterwireOPML.idAttribute, namespace: ClusterwireOPML.namespace
@@ -318,13 +318,7 @@ private struct Walker {
     return nil
   }
 
-  /// The same feed however its scheme and host are cased.
-  static func key(_ url: String) -> String {
-    guard var parts = URLComponents(string: url) else { return url }
-    parts.scheme = parts.scheme?.lowercased()
-    parts.host = parts.host?.lowercased()
-    return parts.string ?? url
-  }
+  static func key(_ url: String) -> String { FeedAddress.key(url) }
 
   /// An attribute's value: plain names matched case-insensitively (`xmlUrl`, `xmlURL`,
   /// `xmlurl` all occur in the wild) and only without a namespace; namespaced ones exactly.
@@ -366,15 +360,7 @@ private struct Walker {
         let base =
           [entry.0.source.title.map { Slug.make($0) }, Self.hostSlug(entry.0.source.url)]
           .compactMap { $0 }.first { !$0.isEmpty } ?? "source"
-        var candidate = base
-        var n = 2
-        while used.contains(candidate) {
-          let suffix = "-\(n)"
-          var stem = String(base.prefix(Slug.maxLength - suffix.count))
-          while stem.hasSuffix("-") { stem.removeLast() }
-          candidate = stem + suffix
-          n += 1
-        }
+        let candidate = Slug.unique(base, avoiding: used)
         used.insert(candidate)
         result.source.id = candidate
       }

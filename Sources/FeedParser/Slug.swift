@@ -59,3 +59,20 @@ extension Slug {
       }
   }
 }
+
+extension Slug {
+  /// `base`, or `base-2`, `base-3` … (the stem cut so the whole stays within `maxLength`): the
+  /// first not in `used`. The one rule for ids `import-opml` and `discover` make unique.
+  public static func unique(_ base: String, avoiding used: Set<String>) -> String {
+    var candidate = base
+    var n = 2
+    while used.contains(candidate) {
+      let suffix = "-\(n)"
+      var stem = String(base.prefix(maxLength - suffix.count))
+      while stem.hasSuffix("-") { stem.removeLast() }
+      candidate = stem + suffix
+      n += 1
+    }
+    return candidate
+  }
+}

@@ -24,6 +24,23 @@ import GRDB
 /// - `websub_hub_subscription`, `websub_push_subscription` (v5): WebSub's subscriptions, the
 ///   hub's and ours (see `WebSubStore`).
 enum Schema {
+  /// `entry`'s small columns, in their order, as v2 and v6 rebuild the table (the bulky text
+  /// after them). Frozen: a later rebuild that changes them writes its own list.
+  static let entrySmallColumns = """
+    id, sourceID, key, groupID, sortDate, firstSeen, contentUpdated, language, simhash,
+    tokenCount, normTitle, canonicalURL, idHash, contentHash, fullHash, atomID, guid, link,
+    title, published, updated, entryLanguage, summaryType, contentType
+    """
+
+  /// `entry`'s indexes since v2, recreated by each rebuild of the table (v2, v6).
+  static let entryIndexes = """
+    CREATE UNIQUE INDEX entry_key ON entry(sourceID, key);
+    CREATE UNIQUE INDEX entry_atom ON entry(atomID);
+    CREATE INDEX entry_source_sort ON entry(sourceID, sortDate);
+    CREATE INDEX entry_group ON entry(groupID);
+    CREATE INDEX entry_canon ON entry(canonicalURL) WHERE canonicalURL IS NOT NULL;
+    """
+
   static var migrator: DatabaseMigrator {
     var migrator = DatabaseMigrator()
     migrator.registerMigration("v1-initial") { db in
@@ -107,11 +124,7 @@ enum Schema {
       // sat after `content`, so reading them walked the row's overflow pages. v2 rebuilds
       // `entry` with the small columns first and the bulky text last, and moves the bands into
       // `near_dup`, keyed time-first so recent entries land in a few adjacent pages.
-      let small = """
-        id, sourceID, key, groupID, sortDate, firstSeen, contentUpdated, language, simhash,
-        tokenCount, normTitle, canonicalURL, idHash, contentHash, fullHash, atomID, guid, link,
-        title, published, updated, entryLanguage, summaryType, contentType
-        """
+      let small = Self.entrySmallColumns
       try db.execute(
         sql: """
           CREATE TABLE entry_v2 (
@@ -137,11 +150,7 @@ enum Schema {
             SELECT \(small), extra, summary, content FROM entry;
           DROP TABLE entry;
           ALTER TABLE entry_v2 RENAME TO entry;
-          CREATE UNIQUE INDEX entry_key ON entry(sourceID, key);
-          CREATE UNIQUE INDEX entry_atom ON entry(atomID);
-          CREATE INDEX entry_source_sort ON entry(sourceID, sortDate);
-          CREATE INDEX entry_group ON entry(groupID);
-          CREATE INDEX entry_canon ON entry(canonicalURL) WHERE canonicalURL IS NOT NULL;
+          \(Self.entryIndexes)
           CREATE TABLE near_dup (
             bucket INTEGER NOT NULL,
             band INTEGER NOT NULL,
@@ -257,11 +266,7 @@ enum Schema {
       // stored entries; `source.filteredCount` is how many of them are filtered now. Ingest
       // reads `filtered` with every looked-up entry, so it goes among the small columns, before
       // the bulky text (v2's reason): `entry` is rebuilt once, not altered.
-      let small = """
-        id, sourceID, key, groupID, sortDate, firstSeen, contentUpdated, language, simhash,
-        tokenCount, normTitle, canonicalURL, idHash, contentHash, fullHash, atomID, guid, link,
-        title, published, updated, entryLanguage, summaryType, contentType
-        """
+      let small = Self.entrySmallColumns
       try db.execute(
         sql: """
           CREATE TABLE entry_v6 (
@@ -288,11 +293,7 @@ enum Schema {
             SELECT \(small), extra, summary, content FROM entry;
           DROP TABLE entry;
           ALTER TABLE entry_v6 RENAME TO entry;
-          CREATE UNIQUE INDEX entry_key ON entry(sourceID, key);
-          CREATE UNIQUE INDEX entry_atom ON entry(atomID);
-          CREATE INDEX entry_source_sort ON entry(sourceID, sortDate);
-          CREATE INDEX entry_group ON entry(groupID);
-          CREATE INDEX entry_canon ON entry(canonicalURL) WHERE canonicalURL IS NOT NULL;
+          \(Self.entryIndexes)
           ALTER TABLE source ADD COLUMN filterSpec TEXT;
           ALTER TABLE source ADD COLUMN filteredCount INTEGER NOT NULL DEFAULT 0;
           """)

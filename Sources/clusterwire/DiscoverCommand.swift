@@ -22,7 +22,11 @@ struct DiscoverCommand: AsyncParsableCommand {
 
   @Argument(help: "The site's address: its home page, its news page or its feed.")
   var url: String
-  @Option(help: "A main config file: user agent, max_body and timeouts come from its [crawl].")
+  @Option(
+    help: """
+      A main config file: user agent, max_body and timeouts come from its [crawl]; a feed it \
+      already has is reported, and the new source's id avoids the ids it uses.
+      """)
   var config: String?
   @Flag(help: "Print every candidate with its preview as JSON on stdout.")
   var json = false
@@ -58,8 +62,10 @@ struct DiscoverCommand: AsyncParsableCommand {
 
     let options: CrawlerOptions
     let client: HTTPClient
+    var configured = ConfiguredSources([])
     if let config {
       let settings = Wiring.loadSettings(config)
+      configured = ConfiguredSources(settings.sources)
       options = Wiring.crawlerOptions(settings)
       client = Wiring.makeHTTPClient(settings)
     } else {
@@ -95,7 +101,7 @@ struct DiscoverCommand: AsyncParsableCommand {
       }
       return
     }
-    guard let chosen = report.chosen, let shown = previews.first else {
+    guard var chosen = report.chosen, let shown = previews.first else {
       PreviewPrinter.write(
         ["clusterwire: nothing usable found at \(trimmed):"] + report.reasons.map { "  " + $0 },
         to: stderr)
@@ -111,6 +117,21 @@ struct DiscoverCommand: AsyncParsableCommand {
       }
     }
     PreviewPrinter.write(summary, to: stderr)
+    if let config, let existing = configured.configured(chosen.source.url) {
+      PreviewPrinter.write(
+        [
+          "clusterwire: \(chosen.source.url) is already configured as source '\(existing)' in \(config)"
+        ],
+        to: stderr)
+      throw ExitCode.failure
+    }
+    let id = configured.claim(chosen.source.id)
+    if id != chosen.source.id {
+      PreviewPrinter.write(
+        ["note: id '\(chosen.source.id)' is taken in \(config ?? "the config"), using '\(id)'"],
+        to: stderr)
+      chosen.source.id = id
+    }
     switch shown {
     case .success(let parsed, let warnings):
       PreviewPrinter.write(warnings.map { "warning: \($0)" }, to: stderr)

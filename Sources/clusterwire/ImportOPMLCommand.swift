@@ -26,6 +26,12 @@ struct ImportOPMLCommand: ParsableCommand {
     help: ArgumentHelp("Write one ID.toml per source into this directory.", valueName: "dir"))
   var directory: String?
   @Flag(help: "With --write: overwrite files that already exist.") var force = false
+  @Option(
+    help: """
+      The main config file the drop-ins are for: feeds it already has are reported and skipped, \
+      and new ids avoid the ids it uses.
+      """)
+  var config: String?
 
   func validate() throws {
     if force && directory == nil { throw ValidationError("--force only applies with --write DIR") }
@@ -57,7 +63,16 @@ struct ImportOPMLCommand: ParsableCommand {
 
     var skipped = list.skipped.count
     var documents: [(id: String, text: String)] = []
-    for entry in list.imported {
+    var configured = ConfiguredSources(config.map { Wiring.loadSettings($0).sources } ?? [])
+    for var entry in list.imported {
+      if let config, let existing = configured.configured(entry.source.url) {
+        let title = entry.source.title.map { "\"\($0)\"" } ?? "untitled outline"
+        report(
+          entry.line, "\(title) skipped: already configured as source '\(existing)' in \(config)")
+        skipped += 1
+        continue
+      }
+      entry.source.id = configured.claim(entry.source.id)
       let text = DropIn.render(
         entry.source,
         comments: ["from \(file), line \(entry.line)"]

@@ -197,6 +197,35 @@ final class DiscoverCommandTests: XCTestCase {
     XCTAssertEqual(try String(contentsOf: written, encoding: .utf8), r.stdoutString)
   }
 
+  func testWithTheConfigAKnownFeedIsReportedAndATakenIDAvoided() async throws {
+    let site = try await FixtureSite.start("wordpress")
+    defer { site.stop() }
+    let (config, dropIns) = try makeConfig()
+    // Another member already uses the id the site's name gives.
+    try """
+    [[source]]
+    id = "saules-energetikos-klasteris"
+    url = "https://kitas.example.lt/feed/"
+    """.write(
+      to: dropIns.appendingPathComponent("kitas.toml"), atomically: true, encoding: .utf8)
+    let r = try await clusterwire([
+      "discover", site.origin + "/", "--config", config.path, "--write", dropIns.path,
+    ])
+    XCTAssertEqual(r.status, 0, r.stderrString)
+    XCTAssertEqual(value("id", in: r.stdoutString), "saules-energetikos-klasteris-2")
+    XCTAssertTrue(r.stderrString.contains("using 'saules-energetikos-klasteris-2'"), r.stderrString)
+    let check = try await clusterwire(["check-config", "--config", config.path])
+    XCTAssertEqual(check.status, 0, check.stderrString)
+
+    // Run again: the feed is configured now, nothing new to add.
+    let again = try await clusterwire(["discover", site.origin + "/", "--config", config.path])
+    XCTAssertEqual(again.status, 1, again.stderrString)
+    XCTAssertTrue(
+      again.stderrString.contains(
+        "is already configured as source 'saules-energetikos-klasteris-2'"), again.stderrString)
+    XCTAssertEqual(again.stdoutString, "")
+  }
+
   func testContactPageGivesNothingWithReasons() async throws {
     let site = try await FixtureSite.start("contact")
     defer { site.stop() }

@@ -123,6 +123,36 @@ final class ImportOPMLCommandTests: XCTestCase {
     XCTAssertEqual(try Data(contentsOf: sourcesD.appendingPathComponent("the-verge.toml")), before)
   }
 
+  func testWithTheConfigKnownFeedsAreSkippedAndTakenIDsAvoided() throws {
+    let root = dir.appendingPathComponent("configured")
+    let dropIns = root.appendingPathComponent("sources.d")
+    try FileManager.default.createDirectory(at: dropIns, withIntermediateDirectories: true)
+    let config = try mainConfig(in: root)
+    // The network's own feed is configured already (other host case, no trailing slash), and
+    // another source holds the id the Startup Lithuania outline would get.
+    try """
+    [[source]]
+    id = "klasteriai"
+    url = "https://WWW.Clusters.lt/feed"
+    [[source]]
+    id = "startup-lithuania"
+    url = "https://startup.example.lt/rss.xml"
+    """.write(
+      to: dropIns.appendingPathComponent("existing.toml"), atomically: true, encoding: .utf8)
+    let r = try cli([
+      "import-opml", opmlFixture("feedly.opml"), "--config", config.path, "--write", dropIns.path,
+    ])
+    XCTAssertEqual(r.status, 0, r.stderrString)
+    XCTAssertTrue(
+      r.stderrString.contains("skipped: already configured as source 'klasteriai'"), r.stderrString)
+    XCTAssertTrue(r.stdoutString.contains("startup-lithuania-2.toml"), r.stdoutString)
+    XCTAssertFalse(r.stdoutString.contains("lietuvos-klasteriu-tinklas"), r.stdoutString)
+    let check = try cli(["check-config", config.path])
+    XCTAssertEqual(check.status, 0, check.stderrString)
+    XCTAssertTrue(
+      check.stdoutString.contains("sources:     7 (7 enabled, 0 disabled)"), check.stdoutString)
+  }
+
   func testExitCodesAndErrors() throws {
     let broken = try cli(["import-opml", opmlFixture("broken.opml")])
     XCTAssertEqual(broken.status, 2)

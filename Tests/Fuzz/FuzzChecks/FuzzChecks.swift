@@ -374,8 +374,10 @@ public enum FuzzChecks {
       guard Slug.isValid(s.id), ids.insert(s.id).inserted else {
         throw InvariantFailure(.opml, "id \(quoted(s.id)) is not a unique slug")
       }
-      guard s.url.hasPrefix("http://") || s.url.hasPrefix("https://") else {
-        throw InvariantFailure(.opml, "a non-http URL was imported: \(quoted(s.url))")
+      guard s.url.hasPrefix("http://") || s.url.hasPrefix("https://"),
+        FeedAddress.normalised(s.url) == s.url
+      else {
+        throw InvariantFailure(.opml, "a non-http or unnormalised URL imported: \(quoted(s.url))")
       }
       for c in s.categories where !Slug.isValid(c) {
         throw InvariantFailure(.opml, "category \(quoted(c)) is not a slug")
