@@ -7,7 +7,8 @@ import Foundation
 /// `cwbench parse-bench --corpus DIR [--runs 5]`: the feed parser against raw libxml2 over the
 /// same in-memory bytes, in the same run. Rows: libxml2 SAX2 with callbacks that only count
 /// elements, `xmlReadMemory` + `xmlFreeDoc`, our reader without normalisation, and the full
-/// `FeedParser.parse` (decode, read, dates, URLs, sanitised HTML, plain-text titles).
+/// `FeedParser.parse` (decode, read, dates, URLs, sanitised HTML, plain-text titles), on every
+/// core and on one sanitising thread.
 struct ParseBench: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "parse-bench",
@@ -16,7 +17,7 @@ struct ParseBench: AsyncParsableCommand {
   @Option(help: "Directory of feed files (gen_corpus.py output).") var corpus: String
   @Option(help: "Runs per measurement; medians are reported.") var runs: Int = 5
   @Option(help: "Only the first N files (0 = all).") var limit: Int = 0
-  @Option(help: "Only this row (1-5), e.g. under perf; 0 = all.") var only: Int = 0
+  @Option(help: "Only this row (1-6), e.g. under perf; 0 = all.") var only: Int = 0
 
   func run() async throws {
     LibXML.bootstrap()
@@ -32,11 +33,18 @@ struct ParseBench: AsyncParsableCommand {
       "corpus: \(files.count) files, \(String(format: "%.1f", Double(totalBytes) / 1e6)) MB, runs: \(runs), libxml2 \(LibXML.version)"
     )
 
+    // The pipeline as it was before issue 17: every entry sanitised on the calling thread.
+    let serial = ParseOptions(sanitizeWorkers: 1)
     var entries = 0
     var failures = 0
     var malformed = 0
     var diagnostics = 0
-    for f in files {
+    var different: [String] = []
+    for (name, f) in zip(names, files) {
+      // Sanitising on every core must give exactly the serial result, on the whole corpus.
+      if (try? FeedParser.parse(f)) != (try? FeedParser.parse(f, options: serial)) {
+        different.append(name)
+      }
       if let p = try? FeedParser.parse(f) {
         entries += p.feed.entries.count
         malformed += p.malformed ? 1 : 0
@@ -47,6 +55,13 @@ struct ParseBench: AsyncParsableCommand {
     }
     print(
       "entries: \(entries), malformed: \(malformed), diagnostics: \(diagnostics), failed: \(failures)"
+    )
+    guard different.isEmpty else {
+      throw ValidationError(
+        "parallel sanitising differs from the serial path on: \(different.joined(separator: ", "))")
+    }
+    print(
+      "parallel sanitising (\(ParseOptions().sanitizeWorkers) threads) = serial on all \(files.count) files"
     )
 
     let rows: [(String, () -> Void)] = [
@@ -61,6 +76,10 @@ struct ParseBench: AsyncParsableCommand {
         { for f in files { _ = try? FeedParserBenchmark.parseWithoutSanitising(f) } }
       ),
       ("FeedParser.parse, full pipeline", { for f in files { _ = try? FeedParser.parse(f) } }),
+      (
+        "FeedParser.parse, full pipeline, 1 sanitising thread",
+        { for f in files { _ = try? FeedParser.parse(f, options: serial) } }
+      ),
     ]
     // Interleave the rows run by run so machine noise hits all of them alike.
     var times = Array(repeating: [Double](), count: rows.count)

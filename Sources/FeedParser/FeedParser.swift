@@ -7,9 +7,17 @@ public struct ParseOptions: Sendable, Hashable {
   public var maxBytes: Int
   /// Total character data a document may deliver (defends against entity blow-ups).
   public var maxTextBytes: Int
-  public init(maxBytes: Int = 16 << 20, maxTextBytes: Int = 64 << 20) {
+  /// Threads that sanitise one document's entries (issue 17): the HTML sanitiser is most of the
+  /// pipeline's time, and the entries are independent. 1 is the serial path; the output is the
+  /// same whatever the number.
+  public var sanitizeWorkers: Int
+  public init(
+    maxBytes: Int = 16 << 20, maxTextBytes: Int = 64 << 20,
+    sanitizeWorkers: Int = ProcessInfo.processInfo.activeProcessorCount
+  ) {
     self.maxBytes = maxBytes
     self.maxTextBytes = maxTextBytes
+    self.sanitizeWorkers = max(1, sanitizeWorkers)
   }
 }
 

@@ -43,7 +43,7 @@ enum FeedPipeline {
     }
     if i == raw.count { throw .empty }
     if raw[i] == UInt8(ascii: "{") || raw[i] == UInt8(ascii: "[") {
-      return try readJSON(raw, baseURL: baseURL, stages: stages)
+      return try readJSON(raw, baseURL: baseURL, stages: stages, workers: options.sanitizeWorkers)
     }
 
     var decoded = FeedEncoding.decode(
@@ -118,7 +118,8 @@ enum FeedPipeline {
       stages == .readOnly
       ? unnormalized(reader.raw)
       : normalized(
-        reader.raw, baseURL: baseURL, sanitize: stages == .full, diagnostics: &diagnostics)
+        reader.raw, baseURL: baseURL, sanitize: stages == .full,
+        workers: options.sanitizeWorkers, diagnostics: &diagnostics)
     return ParsedFeed(
       format: format, encoding: decoded.name, malformed: malformed, diagnostics: diagnostics,
       feed: feed)
@@ -141,7 +142,9 @@ enum FeedPipeline {
     return s
   }
 
-  static func readJSON(_ raw: UnsafeRawBufferPointer, baseURL: URL?, stages: Stages)
+  static func readJSON(
+    _ raw: UnsafeRawBufferPointer, baseURL: URL?, stages: Stages, workers: Int
+  )
     throws(FeedParserError)
     -> ParsedFeed
   {
@@ -154,7 +157,9 @@ enum FeedPipeline {
     let feed =
       stages == .readOnly
       ? unnormalized(rawFeed)
-      : normalized(rawFeed, baseURL: baseURL, sanitize: stages == .full, diagnostics: &diagnostics)
+      : normalized(
+        rawFeed, baseURL: baseURL, sanitize: stages == .full, workers: workers,
+        diagnostics: &diagnostics)
     return ParsedFeed(
       format: .jsonfeed, encoding: decoded.name, diagnostics: diagnostics, feed: feed)
   }
@@ -253,7 +258,8 @@ enum FeedPipeline {
   }
 
   static func normalized(
-    _ raw: RawFeed, baseURL: URL?, sanitize: Bool, diagnostics: inout [Diagnostic]
+    _ raw: RawFeed, baseURL: URL?, sanitize: Bool, workers: Int = 1,
+    diagnostics: inout [Diagnostic]
   ) -> Feed {
     var feed = raw.feed
     feed.title = text(feed.title, isHTML: raw.titleIsHTML)
@@ -283,24 +289,19 @@ enum FeedPipeline {
     // image paths; a `file:` base would only produce links no subscriber can open).
     let siteLink = feed.link.flatMap { URL(string: $0) }.flatMap { $0.scheme == nil ? nil : $0 }
     let htmlBase = (baseURL?.isFileURL == true ? nil : baseURL) ?? siteLink ?? baseURL
-    func contentBase(_ captured: URL?) -> URL? {
+    let contentBase: @Sendable (URL?) -> URL? = { captured in
       guard let captured else { return htmlBase }
       return captured.isFileURL ? (siteLink ?? captured) : captured
     }
+    let cleaned = sanitizedFragments(
+      raw.entries, contentBase: contentBase, sanitize: sanitize, workers: workers)
     let feedLanguage = feed.language?.lowercased()
     feed.entries.reserveCapacity(raw.entries.count)
     for (index, r) in raw.entries.enumerated() {
       var e = r.entry
       e.title = text(e.title, isHTML: r.titleIsHTML)
-      e.summary = sanitized(e.summary, base: contentBase(r.summaryBase), sanitize: sanitize)
-      e.content = sanitized(e.content, base: contentBase(r.contentBase), sanitize: sanitize)
-      if e.summary == nil, let s = r.itunesSummary {
-        // `itunes:summary` is the episode's summary when it has no other (as feedparser reads
-        // it); podcast hosts put HTML in it.
-        e.summary = sanitized(
-          Text(type: s.contains("<") ? .html : .text, value: s), base: contentBase(nil),
-          sanitize: sanitize)
-      }
+      e.summary = cleaned[index].summary
+      e.content = cleaned[index].content
       e.published = date(r.publishedRaw, "entry \(index + 1)", &diagnostics)
       e.updated = date(r.updatedRaw, "entry \(index + 1)", &diagnostics)
       if r.createdRaw != nil {
@@ -330,8 +331,7 @@ enum FeedPipeline {
       if e.summary != nil { e.summary?.language = own(r.summaryLang) }
       if e.content != nil { e.content?.language = own(r.contentLang) }
       if var media = e.media {
-        media.description = sanitized(
-          media.description, base: contentBase(r.summaryBase), sanitize: sanitize)
+        media.description = cleaned[index].mediaDescription
         e.media = media.isEmpty ? nil : media
       }
       e.itunes = e.itunes.map(normalizedITunes)
@@ -341,10 +341,81 @@ enum FeedPipeline {
     return feed
   }
 
+  /// One entry's HTML after the sanitiser: its summary (or, when it has none, its
+  /// `itunes:summary`), content and media description.
+  struct Fragments: Sendable {
+    var summary: Text?
+    var content: Text?
+    var mediaDescription: Text?
+  }
+
+  /// Every entry's fragments through `sanitized`, in entry order. With `workers > 1` and enough
+  /// entries, contiguous runs of entries are sanitised on `workers` threads at once (one libxml2
+  /// HTML parser context per thread, from `HTMLParserPool`), each result written to its entry's
+  /// slot: the same values as the serial path, in the same order.
+  static func sanitizedFragments(
+    _ entries: [RawEntry], contentBase: @escaping @Sendable (URL?) -> URL?, sanitize: Bool,
+    workers: Int
+  ) -> [Fragments] {
+    @Sendable func fragments(_ r: RawEntry) -> Fragments {
+      var f = Fragments()
+      f.summary = sanitized(r.entry.summary, base: contentBase(r.summaryBase), sanitize: sanitize)
+      f.content = sanitized(r.entry.content, base: contentBase(r.contentBase), sanitize: sanitize)
+      if f.summary == nil, let s = r.itunesSummary {
+        // `itunes:summary` is the episode's summary when it has no other (as feedparser reads
+        // it); podcast hosts put HTML in it.
+        f.summary = sanitized(
+          Text(type: s.contains("<") ? .html : .text, value: s), base: contentBase(nil),
+          sanitize: sanitize)
+      }
+      if let description = r.entry.media?.description {
+        f.mediaDescription = sanitized(
+          description, base: contentBase(r.summaryBase), sanitize: sanitize)
+      }
+      return f
+    }
+    // Below a few entries per thread, waking threads costs more than it saves.
+    let threads = sanitize ? min(workers, entries.count / minEntriesPerWorker) : 1
+    guard threads > 1 else { return entries.map(fragments) }
+    let slots = FragmentSlots(count: entries.count)
+    let chunk = (entries.count + threads - 1) / threads
+    DispatchQueue.concurrentPerform(iterations: threads) { t in
+      let start = t * chunk
+      let end = min(start + chunk, entries.count)
+      guard start < end else { return }
+      for i in start..<end { slots.set(i, fragments(entries[i])) }
+    }
+    return slots.values()
+  }
+
+  /// Entries a sanitising thread should have at least.
+  static let minEntriesPerWorker = 4
+
   static func normalizedITunes(_ info: ITunesInfo) -> ITunesInfo {
     var i = info
     i.summary = text(i.summary, isHTML: i.summary?.contains("<") ?? false)
     i.subtitle = text(i.subtitle, isHTML: false)
     return i
   }
+}
+
+/// The result slots of `sanitizedFragments`: each index is written by exactly one thread, through
+/// the raw buffer (an array property would be an exclusive access per write), and read only
+/// after `concurrentPerform` has returned, which orders the writes before the reads.
+private final class FragmentSlots: @unchecked Sendable {
+  private let slots: UnsafeMutableBufferPointer<FeedPipeline.Fragments>
+
+  init(count: Int) {
+    slots = .allocate(capacity: count)
+    slots.initialize(repeating: FeedPipeline.Fragments())
+  }
+
+  deinit {
+    slots.deinitialize()
+    slots.deallocate()
+  }
+
+  func set(_ i: Int, _ value: FeedPipeline.Fragments) { slots[i] = value }
+
+  func values() -> [FeedPipeline.Fragments] { Array(slots) }
 }
