@@ -31,13 +31,9 @@ public enum HTMLScraper {
       throw .tooLarge(size: data.count, limit: options.maxBytes)
     }
     let encoding = HTMLCharset.detect(data, contentType: contentType)
-    let options = HTMLTree.parseOptions | Int32(bitPattern: HTML_PARSE_IGNORE_ENC.rawValue)
-    let maybeDoc: htmlDocPtr? = data.withUnsafeBytes { raw in
-      raw.withMemoryRebound(to: CChar.self) { buf in
-        htmlReadMemory(buf.baseAddress, Int32(buf.count), pageURL.absoluteString, encoding, options)
-      }
+    guard let doc = HTMLTree.readPage(data, encoding: encoding, pageURL: pageURL) else {
+      throw .unreadable("libxml2 could not read the page as HTML")
     }
-    guard let doc = maybeDoc else { throw .unreadable("libxml2 could not read the page as HTML") }
     defer { xmlFreeDoc(doc) }
     guard let context = xmlXPathNewContext(doc) else { throw .unreadable("out of memory") }
     defer { xmlXPathFreeContext(context) }

@@ -748,8 +748,12 @@ public enum HTMLTree {
   /// `<meta charset>`, then the undeclared-bytes rule); nil when libxml2 reads nothing. The
   /// caller frees it with `xmlFreeDoc`.
   public static func readPage(_ data: Data, contentType: String?, pageURL: URL) -> htmlDocPtr? {
+    readPage(data, encoding: HTMLCharset.detect(data, contentType: contentType), pageURL: pageURL)
+  }
+
+  /// `readPage` with the encoding already chosen (the scraper reports it).
+  static func readPage(_ data: Data, encoding: String, pageURL: URL) -> htmlDocPtr? {
     guard !data.isEmpty, data.count < Int32.max else { return nil }
-    let encoding = HTMLCharset.detect(data, contentType: contentType)
     let options = parseOptions | Int32(bitPattern: HTML_PARSE_IGNORE_ENC.rawValue)
     return data.withUnsafeBytes { raw in
       raw.withMemoryRebound(to: CChar.self) { buf in

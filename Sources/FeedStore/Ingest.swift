@@ -428,30 +428,13 @@ package struct Ingest<DB: StoreConnection> {
   /// is published follows the filter without refetching. True when anything published changed.
   mutating func refilter(sourceID: String) throws -> Bool {
     let filter = try self.filter(of: sourceID)
-    let decoder = JSONDecoder()
-    decoder.dateDecodingStrategy = .millisecondsSince1970
     var flips: [(id: Int64, groupID: Int64, filtered: Bool)] = []
-    for row in try db.fetchAll(
-      """
-      SELECT id, groupID, filtered, title, summary, summaryType, extra FROM entry
-      WHERE sourceID = ?
-      """, [.text(sourceID)])
-    {
+    for row in try db.fetchAll("SELECT * FROM entry WHERE sourceID = ?", [.text(sourceID)]) {
       let was = row.bool("filtered")
-      var now = false
-      if let filter {
-        let summary = row.optionalString("summary").map {
-          Text(type: row["summaryType"].int64 == 1 ? .html : .text, value: $0)
-        }
-        let extra = row.optionalData("extra").flatMap {
-          try? decoder.decode(EntryExtra.self, from: $0)
-        }
-        let categories = CompiledEntryFilter.categoryTexts(extra?.categories ?? [])
-        now =
-          filter.verdict(
-            title: row.optionalString("title"),
-            summary: CompiledEntryFilter.summaryText(summary), categories: categories) != nil
-      }
+      // The stored row read back as the publisher reads it, judged as ingest judges a parsed
+      // entry: one mapping, one verdict.
+      let now =
+        try filter.map { try $0.verdict(for: Timeline.storedEntry(row).entry) != nil } ?? false
       if was != now { flips.append((row.int64("id"), row.int64("groupID"), now)) }
     }
     for f in flips {
