@@ -106,7 +106,11 @@ let package = Package(
         // HTTP1Channel, HTTPServerBuilder and the channel handlers of ConnectionGuard.swift.
         .product(name: "HummingbirdCore", package: "hummingbird"),
         .product(name: "NIOCore", package: "swift-nio"),
+        // NIO's HTTP/1 decoder and encoder, and the HTTP-types codec over them, that
+        // GuardedHTTP1Channel puts in each connection's pipeline.
+        .product(name: "NIOHTTP1", package: "swift-nio"),
         .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+        .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
         .product(name: "CompressNIO", package: "compress-nio"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),

@@ -22,6 +22,10 @@ struct ServeBench: AsyncParsableCommand {
   @Option(help: "wrk duration per run, seconds.") var duration = 10
   @Option(help: "wrk connections.") var connections = 32
   @Option(help: "wrk threads.") var threads = 2
+  @Option(help: "Rounds of every row, interleaved (medians and spread are printed).")
+  var rounds = 1
+  @Option(help: "nginx worker processes (our server runs one event loop per core).")
+  var nginxWorkers = ProcessInfo.processInfo.activeProcessorCount
   @Option(help: "Port for nginx on 127.0.0.1.") var nginxPort = 18481
   @Option(help: "Port for clusterwire (0 = any).") var port = 0
   @Option(
@@ -105,9 +109,12 @@ struct ServeBench: AsyncParsableCommand {
     try FileManager.default.createDirectory(
       at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
     try Data(body).write(to: file)
+    // nginx as a production static server: sendfile, keepalive without a request limit, the
+    // open-file cache (no open/fstat per request), one worker per core, SO_REUSEPORT so the
+    // kernel spreads connections over the workers evenly, no access log (ours keeps none).
     let conf = """
       daemon off;
-      worker_processes auto;
+      worker_processes \(nginxWorkers);
       pid \(dir.path)/nginx.pid;
       error_log \(dir.path)/error.log warn;
       events { worker_connections 1024; }
@@ -115,7 +122,11 @@ struct ServeBench: AsyncParsableCommand {
         access_log off;
         sendfile on;
         tcp_nopush on;
+        tcp_nodelay on;
         keepalive_requests 1000000;
+        keepalive_timeout 30s;
+        open_file_cache max=1000 inactive=60s;
+        open_file_cache_valid 60s;
         client_body_temp_path \(dir.path)/body;
         proxy_temp_path \(dir.path)/proxy;
         fastcgi_temp_path \(dir.path)/fastcgi;
@@ -124,7 +135,7 @@ struct ServeBench: AsyncParsableCommand {
         types { application/atom+xml atom; }
         default_type application/octet-stream;
         server {
-          listen 127.0.0.1:\(nginxPort);
+          listen 127.0.0.1:\(nginxPort) reuseport;
           root \(dir.path)/www;
           etag on;
           add_header Cache-Control "public, max-age=300";
@@ -158,30 +169,72 @@ struct ServeBench: AsyncParsableCommand {
     }
     let ours = "http://127.0.0.1:\(ourPort)\(path)"
 
-    print("\nwrk -t\(threads) -c\(connections) -d\(duration)s --latency, same machine, loopback:")
-    var rows: [(String, WrkResult)] = []
-    rows.append(("nginx 200", try runWrk(wrk, nginxURL, header: nil)))
-    rows.append(("clusterwire 200", try runWrk(wrk, ours, header: nil)))
-    rows.append(("nginx 304", try runWrk(wrk, nginxURL, header: "If-None-Match: \(nginxETag)")))
-    rows.append(("clusterwire 304", try runWrk(wrk, ours, header: "If-None-Match: \(etag)")))
-    rows.append(("clusterwire 200 gzip", try runWrk(wrk, ours, header: "Accept-Encoding: gzip")))
+    let nginxHead = try Self.headBytes(nginxURL)
+    let ourHead = try Self.headBytes(ours)
     print(
-      "\(Self.pad("target", 22)) \(Self.pad("req/s", 12)) \(Self.pad("p99", 10)) errors/non-2xx3xx")
-    for (name, r) in rows {
+      "response head bytes (200, no gzip): nginx \(nginxHead), clusterwire \(ourHead); body \(body.count)"
+    )
+    print(
+      "\nwrk -t\(threads) -c\(connections) -d\(duration)s --latency, same machine, loopback; "
+        + "wrk, nginx (\(nginxWorkers) workers) and clusterwire (one event loop per core) share "
+        + "\(ProcessInfo.processInfo.activeProcessorCount) cores; \(rounds) round(s), rows interleaved:"
+    )
+    let plan: [(String, String, String?)] = [
+      ("nginx 200", nginxURL, nil),
+      ("clusterwire 200", ours, nil),
+      ("nginx 304", nginxURL, "If-None-Match: \(nginxETag)"),
+      ("clusterwire 304", ours, "If-None-Match: \(etag)"),
+      ("clusterwire 200 gzip", ours, "Accept-Encoding: gzip"),
+    ]
+    var results = [[WrkResult]](repeating: [], count: plan.count)
+    for round in 1...max(1, rounds) {
+      for (i, row) in plan.enumerated() {
+        let r = try runWrk(wrk, row.1, header: row.2)
+        results[i].append(r)
+        print(
+          "ROUND \(round) | \(row.0) | \(Self.f(r.rps)) req/s | p50 \(Self.f(r.p50ms)) ms | p99 \(Self.f(r.p99ms)) ms | \(r.bad)"
+        )
+      }
+    }
+    func median(_ xs: [Double]) -> Double {
+      let s = xs.sorted()
+      return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+    print(
+      "\n\(Self.pad("target", 22)) \(Self.pad("req/s median", 14)) \(Self.pad("min-max", 20)) \(Self.pad("p50", 10)) \(Self.pad("p99", 10)) errors/non-2xx3xx"
+    )
+    var medians: [Double] = []
+    for (i, row) in plan.enumerated() {
+      let rps = results[i].map(\.rps)
+      medians.append(median(rps))
+      let bad = Set(results[i].map(\.bad)).sorted().joined(separator: "; ")
       print(
-        "\(Self.pad(name, 22)) \(Self.pad(Self.f(r.rps), 12)) \(Self.pad(Self.f(r.p99ms) + " ms", 10)) \(r.bad)"
+        "MEDIAN | \(row.0) | \(Self.f(median(rps))) | \(Self.f(rps.min()!))-\(Self.f(rps.max()!)) | "
+          + "\(Self.f(median(results[i].map(\.p50ms)))) | \(Self.f(median(results[i].map(\.p99ms)))) | \(bad)"
       )
     }
-    let ratio200 = rows[1].1.rps / rows[0].1.rps
-    let ratio304 = rows[3].1.rps / rows[2].1.rps
     print(
-      "ratio clusterwire/nginx: 200 = \(Self.f(ratio200))x (target >= 0.5), 304 = \(Self.f(ratio304))x"
+      "ratio clusterwire/nginx (medians): 200 = \(Self.f(medians[1] / medians[0]))x, 304 = \(Self.f(medians[3] / medians[2]))x (target >= 1.0)"
     )
-    print("clusterwire 304 vs its own 200: \(Self.f(rows[3].1.rps / rows[1].1.rps))x")
+    print("clusterwire 304 vs its own 200: \(Self.f(medians[3] / medians[1]))x")
+  }
+
+  /// Bytes of a response head (status line and fields, up to the blank line), read raw.
+  static func headBytes(_ url: String) throws -> Int {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    p.arguments = ["-s", "-D", "-", "-o", "/dev/null", url]
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    try p.run()
+    let out = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return out.count
   }
 
   struct WrkResult {
     var rps: Double
+    var p50ms: Double
     var p99ms: Double
     var bad: String
   }
@@ -200,17 +253,20 @@ struct ServeBench: AsyncParsableCommand {
     let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     p.waitUntilExit()
     var rps = 0.0
+    var p50 = 0.0
     var p99 = 0.0
     var bad: [String] = []
     for line in out.split(separator: "\n") {
       let f = line.split(separator: " ", omittingEmptySubsequences: true)
       if f.first == "Requests/sec:", f.count > 1 { rps = Double(f[1]) ?? 0 }
+      if f.first == "50%", f.count > 1 { p50 = Self.parseLatency(String(f[1])) }
       if f.first == "99%", f.count > 1 { p99 = Self.parseLatency(String(f[1])) }
       if line.contains("Non-2xx or 3xx") || line.contains("Socket errors") {
         bad.append(line.trimmingCharacters(in: .whitespaces))
       }
     }
-    return WrkResult(rps: rps, p99ms: p99, bad: bad.isEmpty ? "none" : bad.joined(separator: "; "))
+    return WrkResult(
+      rps: rps, p50ms: p50, p99ms: p99, bad: bad.isEmpty ? "none" : bad.joined(separator: "; "))
   }
 
   static func parseLatency(_ s: String) -> Double {

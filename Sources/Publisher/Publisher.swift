@@ -266,6 +266,15 @@ public actor Publisher {
     return cache.fresh(key)
   }
 
+  /// The ETag of the document cached under `key` (a canonical path, no query) when it is known
+  /// to be current, as `cachedDocument(path:query:)` decides; nil means "ask
+  /// `document(path:query:)`" (stale, not cached, or a known 404). The server's channel-level
+  /// fast path calls it per request: one lock and one dictionary look-up, no path parsing, no
+  /// copy of the document.
+  public nonisolated func currentETag(forKey key: String) -> String? {
+    cache.freshETag(key)
+  }
+
   /// The key a request's document is cached under (canonical path plus page query), or nil when
   /// no document can exist there. The server keys its wire forms by it, so a re-rendered
   /// document replaces (and frees) its previous version there too.
@@ -496,6 +505,16 @@ final class DocumentCache: @unchecked Sendable {
       guard let until = validUntil, now < until, let entry = lru.get(key) else { return nil }
       if let expires = entry.expires, now >= expires { return nil }
       return entry.doc
+    }
+  }
+
+  /// `fresh(key)?.etag` without copying the document out.
+  func freshETag(_ key: String) -> String? {
+    lock.withLock {
+      let now = ContinuousClock.now
+      guard let until = validUntil, now < until, let entry = lru.get(key) else { return nil }
+      if let expires = entry.expires, now >= expires { return nil }
+      return entry.doc?.etag
     }
   }
 

@@ -75,14 +75,16 @@ public func makeServer(
   callback: (@Sendable (CallbackRequest) async -> CallbackAnswer)? = nil,
   callbackMaxBody: Int = 10 << 20
 ) -> some ApplicationProtocol {
+  let counters = RequestCounters(factory: metricsFactory)
+  let bodies = BodyCache(
+    maxBytes: options.bodyCacheBytes, pagedBytes: options.pagedBodyCacheBytes, counters: counters)
   let responder = FeedResponder(
     publisher: publisher, logger: logger, readiness: readiness, metrics: metrics, hub: hub,
-    callback: callback, callbackMaxBody: callbackMaxBody,
-    counters: RequestCounters(factory: metricsFactory),
-    bodies: BodyCache(maxBytes: options.bodyCacheBytes, pagedBytes: options.pagedBodyCacheBytes))
+    callback: callback, callbackMaxBody: callbackMaxBody, counters: counters, bodies: bodies)
   return Application(
     responder: responder,
-    server: guardedHTTP1(options, logger: logger),
+    server: guardedHTTP1(
+      options, logger: logger, fastPath: CachedDocuments(publisher: publisher, bodies: bodies)),
     // A deeper accept queue than Hummingbird's 256: a burst of connections (or a slowloris
     // flood) must not make the kernel drop the SYNs of ordinary clients.
     configuration: ApplicationConfiguration(
@@ -120,12 +122,12 @@ struct FeedResponder: HTTPResponder {
     if path == "/websub", let hub {
       let response = await hubRequest(request, hub: hub)
       counters.increment(route: path, status: Int(response.status.code))
-      return response
+      return Self.bodiless(response, for: request)
     }
     if path.hasPrefix(Self.callbackPrefix), let callback {
       let response = await callbackRequest(request, callback: callback)
       counters.increment(route: Self.callbackPrefix + "*", status: Int(response.status.code))
-      return response
+      return Self.bodiless(response, for: request)
     }
     let route: String
     var response: Response
@@ -150,12 +152,16 @@ struct FeedResponder: HTTPResponder {
       response.headers[.allow] = "GET, HEAD"
     }
     counters.increment(route: route, status: Int(response.status.code))
-    if request.method == .head {
-      // Same headers (Content-Length of the representation), no body. A new Response, because
-      // assigning `body` would reset Content-Length to 0.
-      response = Response(status: response.status, headers: response.headers, body: ResponseBody())
-    }
-    return response
+    return Self.bodiless(response, for: request)
+  }
+
+  /// A response to HEAD keeps its headers (Content-Length of the representation) and loses its
+  /// body — done here for every route, because the HTTP/1 encoder is not paired with the decoder
+  /// (see `GuardedHTTP1Channel`) and so does not know which request a response answers. A new
+  /// Response, because assigning `body` would reset Content-Length to 0.
+  static func bodiless(_ response: Response, for request: Request) -> Response {
+    guard request.method == .head else { return response }
+    return Response(status: response.status, headers: response.headers, body: ResponseBody())
   }
 
   static let callbackPrefix = "/websub/callback/"
@@ -260,10 +266,13 @@ struct FeedResponder: HTTPResponder {
     }
     guard let doc else { return Self.text(.notFound, "not found\n") }
 
-    let gzipOK = Self.acceptsGzip(request.headers[.acceptEncoding])
+    let gzipOK = Conditional.acceptsGzip(request.headers)
     let bodies = self.bodies.get(doc, key: key)
     let useGzip = gzipOK && bodies.gzip != nil
-    if Self.notModified(request, doc: doc, gzipETag: bodies.gzipETag) {
+    if Conditional.notModified(
+      request.headers, etag: bodies.etagUTF8, gzipETag: bodies.gzipETagUTF8,
+      lastModified: doc.lastModified)
+    {
       return Response(
         status: .notModified,
         headers: useGzip ? bodies.notModifiedGzipHeaders : bodies.notModifiedHeaders,
@@ -276,68 +285,95 @@ struct FeedResponder: HTTPResponder {
     return Response(
       status: .ok, headers: bodies.identityHeaders, body: ResponseBody(byteBuffer: bodies.identity))
   }
-
-  /// RFC 9110 13.1.2/13.1.3: If-None-Match (weak comparison, either encoding's tag) wins over
-  /// If-Modified-Since.
-  static func notModified(_ request: Request, doc: Document, gzipETag: String) -> Bool {
-    if let inm = request.headers[.ifNoneMatch] {
-      for raw in inm.split(separator: ",") {
-        var tag = raw.trimmingCharacters(in: .whitespaces)
-        if tag == "*" { return true }
-        if tag.hasPrefix("W/") { tag.removeFirst(2) }
-        if tag == doc.etag || tag == gzipETag { return true }
-      }
-      return false
-    }
-    if let ims = request.headers[.ifModifiedSince], let since = HTTPDate.parse(ims) {
-      return doc.lastModified <= since
-    }
-    return false
-  }
-
-  /// True unless the client refused gzip (`gzip;q=0`) or did not name it (nor `*`).
-  static func acceptsGzip(_ header: String?) -> Bool {
-    guard let header else { return false }
-    var star: Bool?
-    for part in header.split(separator: ",") {
-      let fields = part.split(separator: ";").map {
-        $0.trimmingCharacters(in: .whitespaces).lowercased()
-      }
-      guard let coding = fields.first else { continue }
-      var q = 1.0
-      for f in fields.dropFirst() where f.hasPrefix("q=") { q = Double(f.dropFirst(2)) ?? 1 }
-      if coding == "gzip" || coding == "x-gzip" { return q > 0 }
-      if coding == "*" { star = q > 0 }
-    }
-    return star ?? false
-  }
 }
 
 /// The wire forms of each rendered document — the identity bytes as a `ByteBuffer` and the gzip
 /// bytes compressed once per version (not per request) — shared by every response of that
-/// version. Keyed by the publisher's cache key (path plus page query), so a new version of a
+/// version, with its response heads serialised once too (the channel's fast path writes them as
+/// they are). Keyed by the publisher's cache key (path plus page query), so a new version of a
 /// document replaces its old one, and both sets of bytes are freed; bounded in bytes by a
 /// `ByteLRU` whose expendable lane holds the pages.
 final class BodyCache: @unchecked Sendable {
-  struct Bodies {
-    var etag: String
-    var contentType: String
-    var identity: ByteBuffer
-    var gzip: ByteBuffer?
-    var gzipETag: String
+  /// Immutable once made, and a class: a look-up hands out one reference, not a copy of a dozen
+  /// buffers and strings (each a retain and a release per request).
+  final class Bodies: Sendable {
+    let etag: String
+    let contentType: String
+    let identity: ByteBuffer
+    let gzip: ByteBuffer?
+    let gzipETag: String
+    let lastModified: Date
+    /// The two validators as bytes, for `If-None-Match` compared without building strings.
+    let etagUTF8: [UInt8]
+    let gzipETagUTF8: [UInt8]
     // Response headers built once per document version, not per request.
-    var identityHeaders: HTTPFields
-    var gzipHeaders: HTTPFields
-    var notModifiedHeaders: HTTPFields
-    var notModifiedGzipHeaders: HTTPFields
+    let identityHeaders: HTTPFields
+    let gzipHeaders: HTTPFields
+    let notModifiedHeaders: HTTPFields
+    let notModifiedGzipHeaders: HTTPFields
+    /// The same four heads on the wire: status line and fields, without `Date` and the blank
+    /// line that ends a head (both written per request by `CachedDocumentHandler`).
+    let identityHead: ByteBuffer
+    let gzipHead: ByteBuffer
+    let notModifiedHead: ByteBuffer
+    let notModifiedGzipHead: ByteBuffer
+    /// `clusterwire_http_requests_total` of this document's route for 200 and 304, looked up
+    /// once per version instead of per request (nil: no counters, as in unit tests).
+    let okCounter: Counter?
+    let notModifiedCounter: Counter?
+
+    init(
+      doc: Document, identity: ByteBuffer, gzip: ByteBuffer?, gzipETag: String,
+      headers: (
+        identity: HTTPFields, gzip: HTTPFields, notModified: HTTPFields, notModifiedGzip: HTTPFields
+      ),
+      counters: RequestCounters?
+    ) {
+      etag = doc.etag
+      contentType = doc.contentType
+      lastModified = doc.lastModified
+      self.identity = identity
+      self.gzip = gzip
+      self.gzipETag = gzipETag
+      etagUTF8 = Array(doc.etag.utf8)
+      gzipETagUTF8 = Array(gzipETag.utf8)
+      identityHeaders = headers.identity
+      gzipHeaders = headers.gzip
+      notModifiedHeaders = headers.notModified
+      notModifiedGzipHeaders = headers.notModifiedGzip
+      identityHead = Self.wire(.ok, headers.identity)
+      gzipHead = Self.wire(.ok, headers.gzip)
+      notModifiedHead = Self.wire(.notModified, headers.notModified)
+      notModifiedGzipHead = Self.wire(.notModified, headers.notModifiedGzip)
+      let route = Publisher.routePattern(for: doc.path) ?? "unmatched"
+      okCounter = counters?.counter(route: route, status: 200)
+      notModifiedCounter = counters?.counter(route: route, status: 304)
+    }
+
+    /// A head as NIO's HTTP/1 encoder writes it (always `HTTP/1.1`, fields in order, names as
+    /// spelled), minus the `Date` field and the final CRLF.
+    static func wire(_ status: HTTPResponse.Status, _ fields: HTTPFields) -> ByteBuffer {
+      var out = ByteBuffer()
+      out.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
+      for field in fields {
+        out.writeString(field.name.rawName)
+        out.writeString(": ")
+        out.writeString(field.value)
+        out.writeString("\r\n")
+      }
+      return ByteBuffer(bytes: out.readableBytesView)
+    }
   }
   private let lock = NSLock()
   private var lru: ByteLRU<String, Bodies>
-  /// Estimated bytes of one entry besides its bodies: four header sets, strings, the LRU node.
-  static let overhead = 1024
+  private let counters: RequestCounters?
+  /// Estimated bytes of one entry besides its bodies: four header sets, their four wire forms,
+  /// strings, the LRU node.
+  static let overhead = 2048
 
-  init(maxBytes: Int, pagedBytes: Int) {
+  init(maxBytes: Int, pagedBytes: Int, counters: RequestCounters? = nil) {
     lru = ByteLRU(maxBytes: maxBytes, expendableBytes: pagedBytes)
+    self.counters = counters
   }
 
   /// Bytes and entries held now (tests).
@@ -350,7 +386,7 @@ final class BodyCache: @unchecked Sendable {
       return hit
     }
     // Compressed outside the lock; two racing requests may both compress, one result is kept.
-    let made = Self.make(doc)
+    let made = Self.make(doc, counters: counters)
     // Capacity, not readable bytes: what the buffers really hold on to.
     let cost =
       made.identity.capacity + (made.gzip?.capacity ?? 0) + key.utf8.count + Self.overhead
@@ -360,7 +396,11 @@ final class BodyCache: @unchecked Sendable {
     return made
   }
 
-  static func make(_ doc: Document) -> Bodies {
+  /// The wire forms held for `key`, whatever version they are of (the caller compares the
+  /// ETag with the publisher's current document).
+  func peek(_ key: String) -> Bodies? { lock.withLock { lru.get(key) } }
+
+  static func make(_ doc: Document, counters: RequestCounters? = nil) -> Bodies {
     let identity = ByteBuffer(bytes: doc.body)
     var gzip: ByteBuffer?
     if let pre = doc.gzipped {
@@ -392,10 +432,9 @@ final class BodyCache: @unchecked Sendable {
     gzipHeaders[.contentEncoding] = "gzip"
     gzipHeaders[.contentLength] = String(gzip?.readableBytes ?? 0)
     return Bodies(
-      etag: doc.etag, contentType: doc.contentType, identity: identity, gzip: gzip,
-      gzipETag: gzipETag, identityHeaders: identityHeaders,
-      gzipHeaders: gzipHeaders, notModifiedHeaders: validators(doc.etag),
-      notModifiedGzipHeaders: validators(gzipETag))
+      doc: doc, identity: identity, gzip: gzip, gzipETag: gzipETag,
+      headers: (identityHeaders, gzipHeaders, validators(doc.etag), validators(gzipETag)),
+      counters: counters)
   }
 }
 
@@ -410,22 +449,24 @@ final class RequestCounters: @unchecked Sendable {
   init(factory: (any MetricsFactory)?) { self.factory = factory }
 
   func increment(route: String, status: Int) {
+    counter(route: route, status: status).increment()
+  }
+
+  /// The counter of one label pair, made on first use.
+  func counter(route: String, status: Int) -> Counter {
     let key = "\(route) \(status)"
-    lock.lock()
-    let counter: Counter
-    if let c = counters[key] {
-      counter = c
-    } else {
+    return lock.withLock {
+      if let c = counters[key] { return c }
       let label = "clusterwire_http_requests_total"
       let dimensions = [("route", route), ("status", String(status))]
+      let counter: Counter
       if let factory {
         counter = Counter(label: label, dimensions: dimensions, factory: factory)
       } else {
         counter = Counter(label: label, dimensions: dimensions)
       }
       counters[key] = counter
+      return counter
     }
-    lock.unlock()
-    counter.increment()
   }
 }
