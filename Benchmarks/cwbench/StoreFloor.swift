@@ -5,11 +5,12 @@ import GRDB
 
 /// The raw SQLite limit for the store benchmark: the rows an ingest wrote (entries, their
 /// near-duplicate bands, groups and timeline rows), copied into a fresh store by SQLite itself
-/// (`INSERT … SELECT` from the ingested file, held in memory), one transaction per feed in the
-/// ingest's order, with the store's own pragmas. It does none of ingest's lookups, matching or
-/// hashing, so it is a lower bound on the time of any ingest that writes this schema one crawl
-/// result per transaction, on this machine, in the same run. The smaller layouts show what the
-/// schema's parts cost.
+/// (`INSERT … SELECT` from the ingested file, held in memory), in the ingest's order, with the
+/// store's own pragmas, in the same batching as the ingest being compared: `transactions` write
+/// transactions with the feeds spread evenly over them (one per feed, or as many as group commit
+/// used). It does none of ingest's lookups, matching or hashing, so it is a lower bound on the
+/// time of any ingest that writes this schema in that many transactions, on this machine, in the
+/// same run. The smaller layouts (one transaction per feed) show what the schema's parts cost.
 enum StoreFloor {
   enum Layout: String, CaseIterable {
     /// The store's schema, every table and index.
@@ -20,10 +21,19 @@ enum StoreFloor {
     case entriesOnly = "entry rows only"
   }
 
-  /// Seconds to copy `ingested`'s rows into a new store at `path`, feed by feed, per layout.
-  static func measure(ingested: URL, path: URL, sources: [SourceDefinition]) async throws
-    -> [(Layout, Double)]
-  {
+  /// One measured copy.
+  struct Result {
+    var layout: Layout
+    /// Write transactions the copy used.
+    var transactions: Int
+    var seconds: Double
+  }
+
+  /// Seconds to copy `ingested`'s rows into a new store at `path`: the full schema in each of
+  /// `transactions`' batchings, then the smaller layouts one transaction per feed.
+  static func measure(
+    ingested: URL, path: URL, sources: [SourceDefinition], transactions: [Int]
+  ) async throws -> [Result] {
     // Outside the timing: per-source copies of the tables that have no source column, so each
     // transaction reads its rows with an index seek instead of a join or a scan.
     let old = try DatabaseQueue(path: ingested.path)
@@ -56,21 +66,37 @@ enum StoreFloor {
     }
     try old.close()
 
-    var results: [(Layout, Double)] = []
-    for layout in Layout.allCases {
+    var results: [Result] = []
+    for count in transactions {
       results.append(
-        (
-          layout,
-          try await copy(
-            ingested: ingested, path: path, sources: sources, idRanges: idRanges, layout: layout)
-        ))
+        Result(
+          layout: .full, transactions: count,
+          seconds: try await copy(
+            ingested: ingested, path: path, sources: sources, idRanges: idRanges, layout: .full,
+            transactions: count)))
+    }
+    for layout in Layout.allCases where layout != .full {
+      results.append(
+        Result(
+          layout: layout, transactions: sources.count,
+          seconds: try await copy(
+            ingested: ingested, path: path, sources: sources, idRanges: idRanges, layout: layout,
+            transactions: sources.count)))
     }
     return results
   }
 
+  /// `sources` split into `count` consecutive runs whose lengths differ by at most one.
+  static func batches(_ sources: [SourceDefinition], _ count: Int) -> [[SourceDefinition]] {
+    let n = max(1, min(count, sources.count))
+    return (0..<n).map { i in
+      Array(sources[(i * sources.count / n)..<((i + 1) * sources.count / n)])
+    }
+  }
+
   private static func copy(
     ingested: URL, path: URL, sources: [SourceDefinition], idRanges: [String: (Int64, Int64)],
-    layout: Layout
+    layout: Layout, transactions: Int
   ) async throws -> Double {
     for suffix in ["", "-wal", "-shm"] {
       try? FileManager.default.removeItem(atPath: path.path + suffix)
@@ -122,21 +148,25 @@ enum StoreFloor {
     ]
     let copies = layout == .full ? all : all.filter { $0.contains("INTO entry") }
     let start = DispatchTime.now()
-    for source in sources {
+    for batch in batches(sources, transactions) {
       try await queue.writeWithoutTransaction { db in
         try db.inTransaction(.immediate) {
-          let now = Date().timeIntervalSince1970
-          try db.cachedStatement(
-            sql: "UPDATE source SET lastAttempt = ?, lastSuccess = ?, httpStatus = 200 WHERE id = ?"
-          ).execute(arguments: [now, now, source.id])
-          let ids = idRanges[source.id] ?? (0, -1)
-          for sql in copies {
-            let arguments: StatementArguments =
-              sql.contains("BETWEEN") ? [ids.0, ids.1, source.id] : [source.id]
-            try db.cachedStatement(sql: sql).execute(arguments: arguments)
+          for source in batch {
+            let now = Date().timeIntervalSince1970
+            try db.cachedStatement(
+              sql:
+                "UPDATE source SET lastAttempt = ?, lastSuccess = ?, httpStatus = 200 WHERE id = ?"
+            ).execute(arguments: [now, now, source.id])
+            let ids = idRanges[source.id] ?? (0, -1)
+            for sql in copies {
+              let arguments: StatementArguments =
+                sql.contains("BETWEEN") ? [ids.0, ids.1, source.id] : [source.id]
+              try db.cachedStatement(sql: sql).execute(arguments: arguments)
+            }
+            try db.cachedStatement(
+              sql: "UPDATE meta SET value = value + 1 WHERE key = 'changeToken'"
+            ).execute()
           }
-          try db.cachedStatement(sql: "UPDATE meta SET value = value + 1 WHERE key = 'changeToken'")
-            .execute()
           return .commit
         }
       }

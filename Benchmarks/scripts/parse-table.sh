@@ -17,7 +17,7 @@ python=${PEERS_PYTHON:-.build/peers/bin/python}
 cwbench=${CWBENCH:-.build/release/cwbench}
 
 ours=$("$cwbench" parse-bench --corpus "$corpus" --runs "$runs")
-echo "$ours" | sed -n '1,3p'
+echo "$ours" | sed -n '1,4p'
 # Rows of parse-bench's table: | name | median s | MB/s | entries/s | × raw SAX | × xmlReadMemory |
 rows=$(echo "$ours" | grep '^| [^-m]' | grep -v '^| measurement')
 sax=$(echo "$rows" | awk -F'|' 'NR == 1 { gsub(/ /, "", $4); print $4 }')

@@ -355,6 +355,23 @@ public enum ConfigLoader {
     if let d = t?.duration("duplicate_window", allowZero: true) { store.duplicateWindow = d }
     if let d = t?.duration("removed_grace", allowZero: true) { store.removedGrace = d }
     if let d = t?.duration("sweep_interval") { store.sweepInterval = d }
+    if let n = t?.int("commit_batch", min: 1) {
+      if n > 1000 {
+        t?.report("commit_batch", "must be at most 1000, found \(n)")
+      } else {
+        store.commitBatch = n
+      }
+    }
+    if let d = t?.duration("commit_delay", allowZero: true) {
+      // Every result of a batch waits for it: past a second, publication visibly lags.
+      if d > 1 {
+        t?.report(
+          "commit_delay",
+          "must be at most 1s (it delays publication), found \(ConfigUnits.formatDuration(d))")
+      } else {
+        store.commitDelay = d
+      }
+    }
     t?.finish()
     return store
   }

@@ -61,11 +61,19 @@ public struct Settings: Sendable, Hashable {
     public var removedGrace: TimeInterval
     /// How often the retention sweep runs (it also runs at start-up).
     public var sweepInterval: TimeInterval
+    /// `commit_batch`: group commit puts at most this many crawl results in one write
+    /// transaction (1 = one transaction each). The default is FeedStore's
+    /// `StoreOptions.defaultCommitBatch` (Config does not depend on FeedStore: keep them equal).
+    public var commitBatch: Int
+    /// `commit_delay`: how long an idle writer may wait for crawl results still being prepared
+    /// to join its transaction (0 = never; a lone result never waits). Default as
+    /// `StoreOptions.defaultCommitDelay`.
+    public var commitDelay: TimeInterval
 
     public init(
       path: String, maxEntries: Int = 500, maxAge: TimeInterval = 365 * 86_400,
       duplicateWindow: TimeInterval = 7 * 86_400, removedGrace: TimeInterval = 30 * 86_400,
-      sweepInterval: TimeInterval = 3600
+      sweepInterval: TimeInterval = 3600, commitBatch: Int = 1, commitDelay: TimeInterval = 0
     ) {
       self.path = path
       self.maxEntries = maxEntries
@@ -73,6 +81,8 @@ public struct Settings: Sendable, Hashable {
       self.duplicateWindow = duplicateWindow
       self.removedGrace = removedGrace
       self.sweepInterval = sweepInterval
+      self.commitBatch = commitBatch
+      self.commitDelay = commitDelay
     }
 
     /// True when the store is a PostgreSQL database shared by a fleet.
@@ -256,6 +266,13 @@ public struct Settings: Sendable, Hashable {
         + "\(ConfigUnits.formatDuration(store.sweepInterval)); removed sources kept hidden "
         + "\(ConfigUnits.formatDuration(store.removedGrace)); "
         + "duplicates within \(ConfigUnits.formatDuration(store.duplicateWindow))")
+    out.append(
+      store.commitBatch <= 1
+        ? "commits:     one write transaction per crawl result (group commit off)"
+        : "commits:     up to \(store.commitBatch) crawl results per write transaction, "
+          + (store.commitDelay > 0
+            ? "waiting at most \(ConfigUnits.formatDuration(store.commitDelay)) for results still being prepared"
+            : "never waiting for more"))
     out.append(
       "feed:        \"\(feed.title)\", \(feed.entries) entries per page, language \(feed.language)")
     out.append(

@@ -14,6 +14,20 @@ enum CrawlMetrics {
       .recordNanoseconds(Int64(duration * 1e9))
   }
 
+  /// `clusterwire_html_fragments_total{result}`: entry HTML fragments of parsed documents that
+  /// went through the sanitiser (`sanitized`) or whose stored result was reused (`reused`,
+  /// issue 17): how much of the sanitiser's work re-fetches save.
+  static func sanitizer(sanitized: Int, reused: Int) {
+    if sanitized > 0 {
+      Counter(label: "clusterwire_html_fragments_total", dimensions: [("result", "sanitized")])
+        .increment(by: sanitized)
+    }
+    if reused > 0 {
+      Counter(label: "clusterwire_html_fragments_total", dimensions: [("result", "reused")])
+        .increment(by: reused)
+    }
+  }
+
   static func cycle(duration: TimeInterval) {
     Timer(label: "clusterwire_crawl_cycle_duration_seconds").recordNanoseconds(
       Int64(duration * 1e9))

@@ -217,12 +217,15 @@ public final class Crawler: Sendable {
     } catch {
       return .rejected("cannot read stored state: \(error)")
     }
+    let reusable = await reusableHTML(definition)
     switch Self.parse(
-      definition, body: body, contentType: contentType, finalURL: base, options: options)
+      definition, body: body, contentType: contentType, finalURL: base, options: options,
+      reusableHTML: reusable)
     {
     case .failure(let message):
       return .rejected(message)
     case .success(let parsed, let warnings):
+      CrawlMetrics.sanitizer(sanitized: parsed.sanitizedFragments, reused: parsed.reusedFragments)
       let now = Date()
       let due = shared == nil ? entry.due : (stored?.nextDue ?? entry.due)
       let outcome = FetchOutcome(
@@ -590,7 +593,7 @@ public final class Crawler: Sendable {
       Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     log(
       definition, outcome, newEntries: newEntries, entries: interpretation.feed?.entries.count,
-      seconds: seconds)
+      fragments: interpretation.fragments, seconds: seconds)
     sourceMetrics.record(
       sourceID: definition.id, outcome: outcome, newEntries: newEntries, duration: seconds,
       consecutiveFailures: failures, filteredEntries: filteredEntries)
@@ -627,6 +630,8 @@ public final class Crawler: Sendable {
     /// The response's `Link` field values and where it came from (WebSub discovery).
     var linkHeaders: [String] = []
     var finalURL: URL?
+    /// HTML fragments of the parsed document sanitised and reused (issue 17), for the log.
+    var fragments: (sanitized: Int, reused: Int) = (0, 0)
   }
 
   func interpret(
@@ -689,19 +694,37 @@ public final class Crawler: Sendable {
     }
     let contentType = headers.first(name: "Content-Type")
     let status: Int? = url.isFileURL ? nil : 200
+    let reusable = await reusableHTML(definition)
     switch Self.parse(
-      definition, body: body, contentType: contentType, finalURL: raw.finalURL, options: options)
+      definition, body: body, contentType: contentType, finalURL: raw.finalURL, options: options,
+      reusableHTML: reusable)
     {
     case .failure(let message):
       return Interpretation(result: .failed, status: status, message: message, movedTo: raw.movedTo)
     case .success(let parsed, let warnings):
+      CrawlMetrics.sanitizer(sanitized: parsed.sanitizedFragments, reused: parsed.reusedFragments)
       if let ttl = parsed.feed.ttlMinutes, ttl > 0 {
         hint = max(hint ?? 0, TimeInterval(ttl) * 60)
       }
       return Interpretation(
         result: .fetched, status: status, etag: etag, lastModified: lastModified, bodyHash: hash,
         message: warnings.isEmpty ? nil : warnings.joined(separator: "; "), movedTo: raw.movedTo,
-        feed: parsed.feed, hint: hint, linkHeaders: headers["Link"], finalURL: raw.finalURL)
+        feed: parsed.feed, hint: hint, linkHeaders: headers["Link"], finalURL: raw.finalURL,
+        fragments: (parsed.sanitizedFragments, parsed.reusedFragments))
+    }
+  }
+
+  /// The sanitised HTML stored for a feed source's current entries (issue 17): parsing a
+  /// changed document then sanitises only its changed fragments. A store that cannot answer
+  /// costs only the reuse (everything is sanitised), never the fetch.
+  func reusableHTML(_ definition: SourceDefinition) async -> [SanitizerKey: String] {
+    guard definition.kind == .feed else { return [:] }
+    do {
+      return try await store.reusableHTML(sourceID: definition.id)
+    } catch {
+      logger.warning(
+        "source=\(definition.id) cannot read stored HTML to reuse, sanitising all: \(error)")
+      return [:]
     }
   }
 
@@ -710,13 +733,15 @@ public final class Crawler: Sendable {
   /// scraper advice such as "date not parsed on 3 of 10 items").
   static func parse(
     _ definition: SourceDefinition, body: Data, contentType: String?, finalURL: URL,
-    options: CrawlerOptions
+    options: CrawlerOptions, reusableHTML: [SanitizerKey: String] = [:]
   ) -> SourcePreview {
     switch definition.kind {
     case .feed:
       do {
+        var parseOptions = options.effectiveParseOptions
+        parseOptions.reusableHTML = reusableHTML
         let parsed = try FeedParser.parse(
-          body, contentType: contentType, baseURL: finalURL, options: options.effectiveParseOptions)
+          body, contentType: contentType, baseURL: finalURL, options: parseOptions)
         var warnings: [String] = []
         if parsed.malformed {
           let first =
@@ -784,7 +809,7 @@ public final class Crawler: Sendable {
   /// warning, `gone` at error, a permanent move at warning (the admin should update the URL).
   private func log(
     _ definition: SourceDefinition, _ outcome: FetchOutcome, newEntries: Int, entries: Int?,
-    seconds: TimeInterval
+    fragments: (sanitized: Int, reused: Int) = (0, 0), seconds: TimeInterval
   ) {
     let status = outcome.httpStatus.map(String.init) ?? "-"
     let ms = Int((seconds * 1000).rounded())
@@ -792,6 +817,10 @@ public final class Crawler: Sendable {
     switch outcome.result {
     case .fetched:
       line += " result=fetched entries=\(entries ?? 0) new=\(newEntries) \(ms)ms"
+      if fragments.sanitized + fragments.reused > 0 {
+        // How much of the sanitiser's work the stored HTML saved (issue 17).
+        line += " html=\(fragments.sanitized)-sanitised/\(fragments.reused)-reused"
+      }
       if let warning = outcome.error { line += " warning=\"\(warning)\"" }
       logger.info("\(line)")
     case .notModified:

@@ -266,6 +266,9 @@ public struct Entry: Sendable, Hashable, Codable {
   public var media: MediaInfo?
   public var itunes: ITunesInfo?
   public var geo: GeoLocation?
+  /// What the sanitiser read to produce `summary`, `content` and the media description (see
+  /// `SanitizerKey`): set by the parser, kept by the store, nil when nothing was sanitised.
+  public var sanitizerKeys: SanitizerKeys?
 
   public init(
     id: String? = nil, title: String? = nil, link: String? = nil, links: [Link] = [],
@@ -275,7 +278,7 @@ public struct Entry: Sendable, Hashable, Codable {
     enclosures: [Enclosure] = [], source: EntrySource? = nil, language: String? = nil,
     titleLanguage: String? = nil, created: Date? = nil, rights: String? = nil,
     publisher: Person? = nil, comments: String? = nil, media: MediaInfo? = nil,
-    itunes: ITunesInfo? = nil, geo: GeoLocation? = nil
+    itunes: ITunesInfo? = nil, geo: GeoLocation? = nil, sanitizerKeys: SanitizerKeys? = nil
   ) {
     self.id = id
     self.title = title
@@ -300,6 +303,7 @@ public struct Entry: Sendable, Hashable, Codable {
     self.media = media
     self.itunes = itunes
     self.geo = geo
+    self.sanitizerKeys = sanitizerKeys
   }
 }
 
@@ -401,6 +405,10 @@ public struct ParsedFeed: Sendable, Hashable {
   /// In document order; for a malformed document the first error is the one that made it so.
   public var diagnostics: [Diagnostic]
   public var feed: Feed
+  /// HTML fragments the sanitiser ran on, and those whose stored result was reused instead
+  /// (`ParseOptions.reusableHTML`, issue 17).
+  public var sanitizedFragments = 0
+  public var reusedFragments = 0
   public init(
     format: FeedFormat, encoding: String, malformed: Bool = false, diagnostics: [Diagnostic] = [],
     feed: Feed

@@ -11,13 +11,23 @@ public struct ParseOptions: Sendable, Hashable {
   /// pipeline's time, and the entries are independent. 1 is the serial path; the output is the
   /// same whatever the number.
   public var sanitizeWorkers: Int
+  /// Sanitised HTML already stored for this source, by the `SanitizerKey` of the raw HTML it
+  /// came from (issue 17): a fragment whose key is here is not sanitised again. Empty for a
+  /// first fetch; the crawler fills it from the store before parsing a changed document.
+  public var reusableHTML: [SanitizerKey: String]
+  /// The policy version written into the keys: `HTMLSanitizer.policyVersion` (tests set an
+  /// older one to play a policy change).
+  public var sanitizerPolicy: Int
   public init(
     maxBytes: Int = 16 << 20, maxTextBytes: Int = 64 << 20,
-    sanitizeWorkers: Int = ProcessInfo.processInfo.activeProcessorCount
+    sanitizeWorkers: Int = ProcessInfo.processInfo.activeProcessorCount,
+    reusableHTML: [SanitizerKey: String] = [:], sanitizerPolicy: Int = HTMLSanitizer.policyVersion
   ) {
     self.maxBytes = maxBytes
     self.maxTextBytes = maxTextBytes
     self.sanitizeWorkers = max(1, sanitizeWorkers)
+    self.reusableHTML = reusableHTML
+    self.sanitizerPolicy = sanitizerPolicy
   }
 }
 

@@ -43,7 +43,7 @@ enum FeedPipeline {
     }
     if i == raw.count { throw .empty }
     if raw[i] == UInt8(ascii: "{") || raw[i] == UInt8(ascii: "[") {
-      return try readJSON(raw, baseURL: baseURL, stages: stages, workers: options.sanitizeWorkers)
+      return try readJSON(raw, baseURL: baseURL, stages: stages, options: options)
     }
 
     var decoded = FeedEncoding.decode(
@@ -114,15 +114,19 @@ enum FeedPipeline {
         reader.finishEntry()
       }
     }
+    var counts = FragmentCounts()
     let feed =
       stages == .readOnly
       ? unnormalized(reader.raw)
       : normalized(
-        reader.raw, baseURL: baseURL, sanitize: stages == .full,
-        workers: options.sanitizeWorkers, diagnostics: &diagnostics)
-    return ParsedFeed(
+        reader.raw, baseURL: baseURL, sanitize: stages == .full, options: options,
+        counts: &counts, diagnostics: &diagnostics)
+    var parsed = ParsedFeed(
       format: format, encoding: decoded.name, malformed: malformed, diagnostics: diagnostics,
       feed: feed)
+    parsed.sanitizedFragments = counts.sanitized
+    parsed.reusedFragments = counts.reused
+    return parsed
   }
 
   /// Sniffs the decoded bytes and, when they are XML, runs the SAX reader over them.
@@ -143,7 +147,7 @@ enum FeedPipeline {
   }
 
   static func readJSON(
-    _ raw: UnsafeRawBufferPointer, baseURL: URL?, stages: Stages, workers: Int
+    _ raw: UnsafeRawBufferPointer, baseURL: URL?, stages: Stages, options: ParseOptions
   )
     throws(FeedParserError)
     -> ParsedFeed
@@ -154,14 +158,18 @@ enum FeedPipeline {
     let data =
       decoded.utf8.map { Data($0) } ?? Data(UnsafeRawBufferPointer(rebasing: raw[decoded.skip...]))
     let rawFeed = try JSONFeedReader.read(data, baseURL: baseURL)
+    var counts = FragmentCounts()
     let feed =
       stages == .readOnly
       ? unnormalized(rawFeed)
       : normalized(
-        rawFeed, baseURL: baseURL, sanitize: stages == .full, workers: workers,
+        rawFeed, baseURL: baseURL, sanitize: stages == .full, options: options, counts: &counts,
         diagnostics: &diagnostics)
-    return ParsedFeed(
+    var parsed = ParsedFeed(
       format: .jsonfeed, encoding: decoded.name, diagnostics: diagnostics, feed: feed)
+    parsed.sanitizedFragments = counts.sanitized
+    parsed.reusedFragments = counts.reused
+    return parsed
   }
 
   enum Sniff { case empty, xml, html, notMarkup }
@@ -237,6 +245,21 @@ enum FeedPipeline {
   }
 
   static func sanitized(_ t: Text?, base: URL?, sanitize: Bool = true) -> Text? {
+    var f = Fragments()
+    return sanitized(t, base: base, sanitize: sanitize, reuse: Reuse(), key: &f.summaryKey)
+  }
+
+  /// What `sanitized` may reuse: stored results by key, and the policy version keys carry.
+  struct Reuse: Sendable {
+    var html: [SanitizerKey: String] = [:]
+    var policy = HTMLSanitizer.policyVersion
+  }
+
+  /// `t` sanitised against `base`; `key` is set to the fragment's `SanitizerKey` when it needed
+  /// the sanitiser, whose stored result (`reuse.html[key]`) is then taken instead of running it.
+  static func sanitized(
+    _ t: Text?, base: URL?, sanitize: Bool, reuse: Reuse, key: inout SanitizerKey?
+  ) -> Text? {
     guard let t else { return nil }
     switch t.type {
     case .html:
@@ -248,6 +271,11 @@ enum FeedPipeline {
           Text(type: .html, value: $0, language: t.language)
         }
       }
+      let k = SanitizerKey(policy: reuse.policy, base: base?.absoluteString, raw: copy)
+      key = k
+      if let stored = reuse.html[k] {
+        return Text(type: .html, value: stored, language: t.language)
+      }
       return Text(
         type: .html, value: HTMLSanitizer.sanitize(t.value, baseURL: base), language: t.language)
     case .text:
@@ -257,9 +285,15 @@ enum FeedPipeline {
     }
   }
 
+  /// How many fragments a parse sanitised and how many it took from `reusableHTML`.
+  struct FragmentCounts {
+    var sanitized = 0
+    var reused = 0
+  }
+
   static func normalized(
-    _ raw: RawFeed, baseURL: URL?, sanitize: Bool, workers: Int = 1,
-    diagnostics: inout [Diagnostic]
+    _ raw: RawFeed, baseURL: URL?, sanitize: Bool, options: ParseOptions,
+    counts: inout FragmentCounts, diagnostics: inout [Diagnostic]
   ) -> Feed {
     var feed = raw.feed
     feed.title = text(feed.title, isHTML: raw.titleIsHTML)
@@ -294,14 +328,25 @@ enum FeedPipeline {
       return captured.isFileURL ? (siteLink ?? captured) : captured
     }
     let cleaned = sanitizedFragments(
-      raw.entries, contentBase: contentBase, sanitize: sanitize, workers: workers)
+      raw.entries, contentBase: contentBase, sanitize: sanitize, workers: options.sanitizeWorkers,
+      reuse: Reuse(html: options.reusableHTML, policy: options.sanitizerPolicy))
     let feedLanguage = feed.language?.lowercased()
     feed.entries.reserveCapacity(raw.entries.count)
     for (index, r) in raw.entries.enumerated() {
       var e = r.entry
       e.title = text(e.title, isHTML: r.titleIsHTML)
-      e.summary = cleaned[index].summary
-      e.content = cleaned[index].content
+      let f = cleaned[index]
+      e.summary = f.summary
+      e.content = f.content
+      if f.summaryKey != nil || f.contentKey != nil || f.mediaKey != nil {
+        e.sanitizerKeys = SanitizerKeys(
+          policy: options.sanitizerPolicy, summary: f.summaryKey?.hex, content: f.contentKey?.hex,
+          media: f.mediaKey?.hex)
+        for k in [f.summaryKey, f.contentKey, f.mediaKey] {
+          guard let k else { continue }
+          if options.reusableHTML[k] != nil { counts.reused += 1 } else { counts.sanitized += 1 }
+        }
+      }
       e.published = date(r.publishedRaw, "entry \(index + 1)", &diagnostics)
       e.updated = date(r.updatedRaw, "entry \(index + 1)", &diagnostics)
       if r.createdRaw != nil {
@@ -347,6 +392,10 @@ enum FeedPipeline {
     var summary: Text?
     var content: Text?
     var mediaDescription: Text?
+    /// The `SanitizerKey` of each fragment that needed the sanitiser (nil: it did not).
+    var summaryKey: SanitizerKey?
+    var contentKey: SanitizerKey?
+    var mediaKey: SanitizerKey?
   }
 
   /// Every entry's fragments through `sanitized`, in entry order. With `workers > 1` and enough
@@ -355,27 +404,35 @@ enum FeedPipeline {
   /// slot: the same values as the serial path, in the same order.
   static func sanitizedFragments(
     _ entries: [RawEntry], contentBase: @escaping @Sendable (URL?) -> URL?, sanitize: Bool,
-    workers: Int
+    workers: Int, reuse: Reuse = Reuse()
   ) -> [Fragments] {
     @Sendable func fragments(_ r: RawEntry) -> Fragments {
       var f = Fragments()
-      f.summary = sanitized(r.entry.summary, base: contentBase(r.summaryBase), sanitize: sanitize)
-      f.content = sanitized(r.entry.content, base: contentBase(r.contentBase), sanitize: sanitize)
+      f.summary = sanitized(
+        r.entry.summary, base: contentBase(r.summaryBase), sanitize: sanitize, reuse: reuse,
+        key: &f.summaryKey)
+      f.content = sanitized(
+        r.entry.content, base: contentBase(r.contentBase), sanitize: sanitize, reuse: reuse,
+        key: &f.contentKey)
       if f.summary == nil, let s = r.itunesSummary {
         // `itunes:summary` is the episode's summary when it has no other (as feedparser reads
         // it); podcast hosts put HTML in it.
         f.summary = sanitized(
           Text(type: s.contains("<") ? .html : .text, value: s), base: contentBase(nil),
-          sanitize: sanitize)
+          sanitize: sanitize, reuse: reuse, key: &f.summaryKey)
       }
       if let description = r.entry.media?.description {
         f.mediaDescription = sanitized(
-          description, base: contentBase(r.summaryBase), sanitize: sanitize)
+          description, base: contentBase(r.summaryBase), sanitize: sanitize, reuse: reuse,
+          key: &f.mediaKey)
       }
       return f
     }
-    // Below a few entries per thread, waking threads costs more than it saves.
-    let threads = sanitize ? min(workers, entries.count / minEntriesPerWorker) : 1
+    // Below a few entries per thread, waking threads costs more than it saves; and entries
+    // whose HTML is all reused need no thread at all.
+    let toSanitize =
+      reuse.html.isEmpty ? entries.count : max(0, entries.count - reuse.html.count)
+    let threads = sanitize ? min(workers, toSanitize / minEntriesPerWorker) : 1
     guard threads > 1 else { return entries.map(fragments) }
     let slots = FragmentSlots(count: entries.count)
     let chunk = (entries.count + threads - 1) / threads

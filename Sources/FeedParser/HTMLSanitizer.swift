@@ -1,4 +1,5 @@
 import CLibXML2
+import FeedModel
 import Foundation
 import WebText
 
@@ -11,6 +12,12 @@ import WebText
 /// have a safe scheme (`data:` only for png/gif/jpeg/webp images) and are made absolute. Links get
 /// no `rel`: `target` is never kept, so there is no opener to protect.
 public enum HTMLSanitizer {
+  /// The version of what `sanitize` keeps and how it writes it. Bump it with any change of the
+  /// policy or of the writer's output: stored HTML produced under an older version is then
+  /// sanitised again on its entry's next fetch (its `SanitizerKey`s no longer match), and by
+  /// `clusterwire resanitize` for entries no document carries any more.
+  public static let policyVersion = 1
+
   /// Returns well-formed, safe HTML (XML-embeddable) with every href/src absolute against `baseURL`.
   public static func sanitize(_ html: String, baseURL: URL?) -> String {
     var copy = html
@@ -73,5 +80,37 @@ public enum HTMLSanitizer {
     guard let first = s.utf8.first, let last = s.utf8.last else { return s }
     if first > 0x20 && last > 0x20 { return s }
     return s.trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+}
+
+extension HTMLSanitizer {
+  /// A stored entry with its HTML (summary, content, media description) sanitised again under
+  /// the current policy, for `clusterwire resanitize`: entries no document carries any more
+  /// are never re-fetched, so a policy change reaches them only this way. nil when there is
+  /// nothing to do: no HTML, or already produced under `policyVersion` (unless `all`). The
+  /// stored HTML is the sanitiser's own output (links already absolute), so this is
+  /// idempotent (nil for current-policy HTML that comes out the same), and no base URL is
+  /// needed. A rewritten entry's keys keep only the new policy version: the raw HTML is gone,
+  /// so the next fetch sanitises its fragments once and keys them.
+  public static func resanitized(_ entry: Entry, all: Bool = false) -> Entry? {
+    let html = [entry.summary, entry.content, entry.media?.description].contains {
+      $0?.type == .html
+    }
+    guard html, all || entry.sanitizerKeys?.policy != policyVersion else { return nil }
+    func again(_ t: Text?) -> Text? {
+      guard let t, t.type == .html else { return t }
+      return Text(type: .html, value: sanitize(t.value, baseURL: nil), language: t.language)
+    }
+    var e = entry
+    e.summary = again(entry.summary)
+    e.content = again(entry.content)
+    if let description = entry.media?.description { e.media?.description = again(description) }
+    if e == entry, (entry.sanitizerKeys?.policy ?? policyVersion) == policyVersion {
+      // A fixed point: the stored row (and its keys) stay as they are. (No keys: only HTML that
+      // needed no sanitiser, or a row from before keys, whose HTML did not change either.)
+      return nil
+    }
+    e.sanitizerKeys = SanitizerKeys(policy: policyVersion)
+    return e
   }
 }

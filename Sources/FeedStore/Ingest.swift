@@ -28,6 +28,9 @@ struct EntryExtra: Codable, Equatable {
   var media: MediaInfo?
   var itunes: ITunesInfo?
   var geo: GeoLocation?
+  /// The keys of the raw HTML the stored fragments were sanitised from (issue 17): what
+  /// `reusableHTML` hands the parser of the source's next changed document.
+  var sanitizerKeys: SanitizerKeys?
 
   /// `EntrySource` as stored: the fields it had first keep their keys, the lists added later are
   /// omitted when empty (an old entry's source encodes as it did, and an old blob, which has no
@@ -90,6 +93,7 @@ struct EntryExtra: Codable, Equatable {
     media = e.media.flatMap { $0.isEmpty ? nil : $0 }
     itunes = e.itunes
     geo = e.geo
+    sanitizerKeys = e.sanitizerKeys
   }
 
   static let empty = EntryExtra(Entry())
@@ -444,6 +448,35 @@ package struct Ingest<DB: StoreConnection> {
     for groupID in Set(flips.map(\.groupID)).sorted() { try refreshGroup(groupID) }
     try recountFiltered(sourceID)
     return !flips.isEmpty
+  }
+
+  /// Rewrites a source's stored entries through `transform` (each row read back as the
+  /// publisher reads it; nil keeps the row), for `clusterwire resanitize` (issue 17). Hashes,
+  /// fingerprint and near-duplicate index follow the new text exactly as for a fetched change,
+  /// through the same `update`; identity, group, sort date and content date stay (a new
+  /// sanitiser policy is not news). Bumps the change token when anything changed, so every
+  /// document re-renders. Returns the number of rows rewritten.
+  mutating func rewrite(sourceID: String, transform: (Entry) throws -> Entry?) throws -> Int {
+    let encoder = PreparedEntry.makeEncoder()
+    var changed = 0
+    for row in try db.fetchAll("SELECT * FROM entry WHERE sourceID = ?", [.text(sourceID)]) {
+      guard let new = try transform(Timeline.storedEntry(row).entry) else { continue }
+      let p = try PreparedEntry(new, feedLanguage: nil, encoder: encoder)
+      guard p.fullHash != row.string("fullHash") else { continue }
+      let ex = ExistingRow(
+        id: row.int64("id"), groupID: row.int64("groupID"), sortDate: row.int64("sortDate"),
+        language: row.optionalString("language"), simhash: row.int64("simhash"),
+        tokenCount: row.int("tokenCount"), normTitle: row.string("normTitle"),
+        canonical: row.optionalString("canonicalURL"), contentHash: row.string("contentHash"),
+        fullHash: row.string("fullHash"), contentUpdated: row.double("contentUpdated"),
+        updated: row.optionalDouble("updated"), filtered: row.bool("filtered"))
+      try update(
+        ex, p, language: ex.language, contentUpdated: ex.contentUpdated, filtered: ex.filtered)
+      changed += 1
+    }
+    if changed > 0 { bump("changeToken") }
+    try flushDeltas()
+    return changed
   }
 
   /// `source.filteredCount`: how many of the source's stored entries its filter refuses now.

@@ -19,6 +19,8 @@ package struct StoreCore<Engine: StoreEngine>: Sendable {
   /// The current retention and matching limits (a config reload changes them); read at the
   /// start of every write transaction.
   package let options: @Sendable () -> StoreOptions
+  /// Batches concurrent `record` calls into shared write transactions.
+  package let committer: GroupCommitter<Engine>
 
   /// Sources per retention-sweep transaction: the write lock is never held for a whole sweep
   /// of a large network, so crawl results keep committing in between.
@@ -27,6 +29,7 @@ package struct StoreCore<Engine: StoreEngine>: Sendable {
   package init(engine: Engine, options: @escaping @Sendable () -> StoreOptions) {
     self.engine = engine
     self.options = options
+    self.committer = GroupCommitter(engine: engine, options: options)
   }
 
   /// `inTransaction` runs in the same write transaction after the sync (the PostgreSQL store
@@ -59,6 +62,10 @@ package struct StoreCore<Engine: StoreEngine>: Sendable {
   /// Records one crawl result. `inTransaction` runs inside the same write transaction after
   /// the ingest (the PostgreSQL store releases the source's fleet lease there); when it throws,
   /// nothing of the result is committed.
+  ///
+  /// Concurrent calls are group-committed (`GroupCommitter`): the single writer may carry up to
+  /// `StoreOptions.commitBatch` results in one transaction, each in its own savepoint, so each
+  /// result stays atomic and only its own caller sees its error. Returns after the commit.
   @discardableResult
   package func record(
     _ outcome: FetchOutcome, feed: Feed?,
@@ -66,16 +73,31 @@ package struct StoreCore<Engine: StoreEngine>: Sendable {
   ) async throws -> IngestReport {
     // Hashing, fingerprinting and encoding happen here, before the write lock is taken: the
     // transaction itself is only lookups and writes.
+    committer.willPrepare()
     let prepared: [PreparedEntry]
-    if let feed { prepared = try await PreparedEntry.prepareAll(feed) } else { prepared = [] }
-    let options = self.options
-    return try await engine.write { db in
-      var ingest = Ingest(db: db, options: options())
-      let report = try ingest.record(outcome, feed: feed, prepared: prepared)
-      try inTransaction?(db, outcome)
-      return report
+    do {
+      if let feed { prepared = try await PreparedEntry.prepareAll(feed) } else { prepared = [] }
+    } catch {
+      committer.abandon()
+      throw error
     }
+    let current = options()
+    guard current.commitBatch > 1 else {
+      // Group commit off: the result's own transaction, on the caller's task (no queue).
+      committer.abandon()
+      return try await engine.write { db in
+        var ingest = Ingest(db: db, options: current)
+        let report = try ingest.record(outcome, feed: feed, prepared: prepared)
+        try inTransaction?(db, outcome)
+        return report
+      }
+    }
+    return try await committer.submit(
+      .init(outcome: outcome, feed: feed, prepared: prepared, hook: inTransaction))
   }
+
+  /// What group commit did so far: transactions, results, the largest batch.
+  package var commitStats: GroupCommitStats { committer.stats }
 
   package func timeline(_ query: TimelineQuery) async throws -> TimelinePage {
     try await engine.read { db in try Timeline.page(db, query) }

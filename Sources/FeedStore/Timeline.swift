@@ -207,7 +207,8 @@ package enum Timeline {
       enclosures: extra?.enclosures ?? [], source: extra?.source?.source,
       language: row.optionalString("entryLanguage"), titleLanguage: extra?.titleLanguage,
       created: extra?.created, rights: extra?.rights, publisher: extra?.publisher,
-      comments: extra?.comments, media: extra?.media, itunes: extra?.itunes, geo: extra?.geo)
+      comments: extra?.comments, media: extra?.media, itunes: extra?.itunes, geo: extra?.geo,
+      sanitizerKeys: extra?.sanitizerKeys)
     let sortMs = row.int64("sortDate")
     return StoredEntry(
       atomID: row.string("atomID"), sourceID: row.string("sourceID"), entry: entry,

@@ -76,9 +76,15 @@ public final class LanguageDetector: @unchecked Sendable {
     }
     guard letters >= LanguageDetector.minimumLetters, let h = take() else { return nil }
     defer { give(h) }
+    // NUL-terminated although the length is passed: libexttextcat's `prepbuffer` skips a run of
+    // non-letters (digits, punctuation) up to the next letter or NUL without checking the
+    // length, so a text ending in "+0300" was read past its end — into whatever the heap held,
+    // which made the same entry's language differ from one parse to the next (the parser
+    // fuzzer's reuse invariant found it).
+    bytes.append(0)
     let ranked = bytes.withUnsafeBufferPointer { b in
       b.withMemoryRebound(to: CChar.self) { c -> [(tag: String, score: Int)] in
-        let n = textcat_ClassifyFull(h.classifier, c.baseAddress, c.count, h.candidates)
+        let n = textcat_ClassifyFull(h.classifier, c.baseAddress, c.count - 1, h.candidates)
         guard n > 0 else { return [] }  // UNKNOWN (too many alike) or SHORT
         return (0..<Int(n)).map {
           (String(cString: h.candidates[$0].name), Int(h.candidates[$0].score))

@@ -54,14 +54,7 @@ struct StatusCommand: AsyncParsableCommand {
   func run() async throws {
     LibXML.bootstrap()
     let settings = Wiring.loadSettings(config)
-    let store: any FeedStore
-    do {
-      store = try await Wiring.openStore(
-        settings, logger: Logger(label: "clusterwire"),
-        instanceID: "status-\(Wiring.defaultInstanceID())")
-    } catch {
-      fail("cannot open the store \(settings.store.location): \(error)")
-    }
+    let store = await Wiring.openAdminStore(settings, command: "status")
     let states = try await store.sourceStates()
     let counts = try await store.counts()
     var push: [String: PushSubscription] = [:]
@@ -346,14 +339,7 @@ struct ExportCommand: AsyncParsableCommand {
   func run() async throws {
     LibXML.bootstrap()
     let settings = Wiring.loadSettings(config)
-    let store: any FeedStore
-    do {
-      store = try await Wiring.openStore(
-        settings, logger: Logger(label: "clusterwire"),
-        instanceID: "export-\(Wiring.defaultInstanceID())")
-    } catch {
-      fail("cannot open the store \(settings.store.location): \(error)")
-    }
+    let store = await Wiring.openAdminStore(settings, command: "export")
     let publisher = Publisher(store: store, options: Wiring.publisherOptions(settings))
     let count = try await publisher.export(to: URL(fileURLWithPath: out, isDirectory: true))
     try await store.close()
@@ -393,5 +379,32 @@ struct TrySourceCommand: AsyncParsableCommand {
       FileHandle.standardOutput.write(try ParseOutput(parsed, warnings: warnings).jsonData())
       print()
     }
+  }
+}
+
+/// `clusterwire resanitize`: after an upgrade that bumps the sanitiser's policy version, runs
+/// the current sanitiser over every stored entry's HTML produced under an older one (issue 17).
+/// Entries still in their source's feed would be re-sanitised on their next fetch anyway; this
+/// reaches the rest. Safe while the daemon runs (one write transaction per source).
+struct ResanitizeCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "resanitize",
+    abstract: "Re-sanitise stored entry HTML produced under an older sanitiser policy.")
+
+  @Option(help: "The main config file.") var config: String
+  @Flag(help: "Every entry with HTML, whatever policy produced it.") var all = false
+
+  func run() async throws {
+    LibXML.bootstrap()
+    let settings = Wiring.loadSettings(config)
+    let store = await Wiring.openAdminStore(settings, command: "resanitize")
+    let all = self.all
+    let (seen, rewritten) = try await store.rewriteEntries {
+      HTMLSanitizer.resanitized($0, all: all)
+    }
+    try await store.close()
+    print(
+      "\(seen) stored entries read, \(rewritten) rewritten under sanitiser policy "
+        + "\(HTMLSanitizer.policyVersion)")
   }
 }

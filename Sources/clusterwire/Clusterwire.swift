@@ -19,7 +19,7 @@ struct Clusterwire: AsyncParsableCommand {
       RunCommand.self, CrawlCommand.self, StatusCommand.self, CheckConfigCommand.self,
       ParseCommand.self, TrySourceCommand.self, ExportCommand.self, CopyStoreCommand.self,
       DiscoverCommand.self,
-      ImportOPMLCommand.self,
+      ImportOPMLCommand.self, ResanitizeCommand.self,
     ]
   )
 }

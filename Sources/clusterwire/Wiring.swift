@@ -33,7 +33,8 @@ enum Wiring {
   static func storeOptions(_ s: Settings) -> StoreOptions {
     StoreOptions(
       maxEntriesPerSource: s.store.maxEntries, maxAge: s.store.maxAge,
-      duplicateWindow: s.store.duplicateWindow, inactiveGrace: s.store.removedGrace)
+      duplicateWindow: s.store.duplicateWindow, inactiveGrace: s.store.removedGrace,
+      commitBatch: s.store.commitBatch, commitDelay: s.store.commitDelay)
   }
 
   /// One info line per source that lost entries to retention, saying why.
@@ -59,6 +60,17 @@ enum Wiring {
 
   /// The configured store: the SQLite file, or (with `[store] url`) the PostgreSQL database a
   /// fleet shares, joined as instance `instanceID` (`instanceID(_:)` by default).
+  /// The configured store for a one-off admin command (`status`, `export`, `resanitize`), its
+  /// fleet instance id naming the command; exits with the reason when it cannot be opened.
+  static func openAdminStore(_ s: Settings, command: String) async -> any FeedStore {
+    do {
+      return try await openStore(
+        s, logger: Logger(label: "clusterwire"), instanceID: "\(command)-\(defaultInstanceID())")
+    } catch {
+      fail("cannot open the store \(s.store.location): \(error)")
+    }
+  }
+
   static func openStore(_ s: Settings, logger: Logger, instanceID: String? = nil) async throws
     -> any FeedStore
   {

@@ -105,6 +105,54 @@ public enum FuzzChecks {
     try roundTrip(parsed.feed, target)
     try roundTrip(parsed.diagnostics, target)
     try checkFeed(parsed.feed, target)
+    try checkReuse(parsed, data, contentType: contentType, baseURL: baseURL, target: target)
+  }
+
+  /// Issue 17: parsing the same bytes again with the stored HTML of the first parse to reuse
+  /// (what the crawler does for a re-fetched document) sanitises nothing and gives exactly the
+  /// first parse.
+  static func checkReuse(
+    _ parsed: ParsedFeed, _ data: Data, contentType: String?, baseURL: URL?, target: FuzzTarget
+  ) throws(InvariantFailure) {
+    var options = ParseOptions()
+    for e in parsed.feed.entries {
+      guard let keys = e.sanitizerKeys else { continue }
+      let fragments = [
+        (keys.summary, e.summary?.value), (keys.content, e.content?.value),
+        (keys.media, e.media?.description?.value),
+      ]
+      for case (let hex?, let value?) in fragments {
+        guard let key = SanitizerKey(hex: hex) else {
+          throw InvariantFailure(target, "sanitizer key \(quoted(hex)) is not 32 hex digits")
+        }
+        options.reusableHTML[key] = value
+      }
+    }
+    guard !options.reusableHTML.isEmpty else { return }
+    guard
+      let again = try? FeedParser.parse(
+        Data(data), contentType: contentType, baseURL: baseURL, options: options)
+    else {
+      throw InvariantFailure(target, "a re-parse reusing stored HTML failed")
+    }
+    if again.feed != parsed.feed || again.sanitizedFragments != 0 {
+      var what = "the feed's head"
+      if again.feed.entries.count != parsed.feed.entries.count {
+        what = "the number of entries"
+      } else if let i = again.feed.entries.indices.first(where: {
+        again.feed.entries[$0] != parsed.feed.entries[$0]
+      }) {
+        let (a, b) = (again.feed.entries[i], parsed.feed.entries[i])
+        let fields = zip(Mirror(reflecting: b).children, Mirror(reflecting: a).children)
+          .filter { "\($0.value)" != "\($1.value)" }
+          .map { "\($0.label ?? "?"): \(quoted("\($0.value)")) became \(quoted("\($1.value)"))" }
+        what = "entry \(i + 1), " + fields.joined(separator: "; ")
+      }
+      throw InvariantFailure(
+        target,
+        "a re-parse reusing stored HTML differs from the first parse in \(what) "
+          + "(\(again.sanitizedFragments) fragments sanitised again)")
+    }
   }
 
   /// What every parsed or scraped feed must satisfy: safe HTML, no script links, sane dates.
