@@ -428,11 +428,10 @@ enum FeedPipeline {
       }
       return f
     }
-    // Below a few entries per thread, waking threads costs more than it saves; and entries
-    // whose HTML is all reused need no thread at all.
-    let toSanitize =
-      reuse.html.isEmpty ? entries.count : max(0, entries.count - reuse.html.count)
-    let threads = sanitize ? min(workers, toSanitize / minEntriesPerWorker) : 1
+    // Below a few entries per thread, waking threads costs more than it saves. (Which entries
+    // reuse stored HTML is only known once their keys are hashed, on the threads: a document
+    // whose entries all changed must not be sanitised on one.)
+    let threads = sanitize ? min(workers, entries.count / minEntriesPerWorker) : 1
     guard threads > 1 else { return entries.map(fragments) }
     let slots = FragmentSlots(count: entries.count)
     let chunk = (entries.count + threads - 1) / threads
