@@ -113,3 +113,20 @@ struct Digest128 {
     return (x, y)
   }
 }
+
+extension Entry {
+  /// The entry's sanitised fragments (summary, content, media description) by the key of the
+  /// raw HTML each came from: what a later parse of the same raw HTML may take instead of
+  /// sanitising it (`ParseOptions.reusableHTML`). Empty for an entry without keys.
+  public var reusableHTML: [(key: SanitizerKey, html: String)] {
+    guard let keys = sanitizerKeys else { return [] }
+    let fragments = [
+      (keys.summary, summary?.value), (keys.content, content?.value),
+      (keys.media, media?.description?.value),
+    ]
+    return fragments.compactMap { hex, html in
+      guard let hex, let html, let key = SanitizerKey(hex: hex) else { return nil }
+      return (key, html)
+    }
+  }
+}

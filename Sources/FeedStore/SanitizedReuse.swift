@@ -30,14 +30,15 @@ extension StoreCore {
         for row in rows {
           guard let data = row.optionalData("extra"),
             let extra = try? decoder.decode(KeysInExtra.self, from: data),
-            let keys = extra.sanitizerKeys
+            extra.sanitizerKeys != nil
           else { continue }
-          func add(_ hex: String?, _ value: String?) {
-            if let hex, let value, let key = SanitizerKey(hex: hex) { map[key] = value }
-          }
-          add(keys.summary, row.optionalString("summary"))
-          add(keys.content, row.optionalString("content"))
-          add(keys.media, extra.media?.description?.value)
+          // The fragments as an entry (types are irrelevant here): one rule, `reusableHTML`.
+          let entry = Entry(
+            summary: row.optionalString("summary").map { .html($0) },
+            content: row.optionalString("content").map { .html($0) },
+            media: extra.media.map { MediaInfo(description: $0.description) },
+            sanitizerKeys: extra.sanitizerKeys)
+          for (key, html) in entry.reusableHTML { map[key] = html }
         }
       }
       return map

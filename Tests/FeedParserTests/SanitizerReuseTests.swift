@@ -23,13 +23,7 @@ final class SanitizerReuseTests: XCTestCase {
   private func stored(_ parsed: ParsedFeed) -> [SanitizerKey: String] {
     var map: [SanitizerKey: String] = [:]
     for e in parsed.feed.entries {
-      guard let keys = e.sanitizerKeys else { continue }
-      for (hex, value) in [
-        (keys.summary, e.summary?.value), (keys.content, e.content?.value),
-        (keys.media, e.media?.description?.value),
-      ] {
-        if let hex, let value, let key = SanitizerKey(hex: hex) { map[key] = value }
-      }
+      for (key, html) in e.reusableHTML { map[key] = html }
     }
     return map
   }

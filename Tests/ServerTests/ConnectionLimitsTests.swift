@@ -37,24 +37,9 @@ final class ConnectionLimitsTests: XCTestCase {
       options: PublisherOptions(
         baseURL: URL(string: "https://news.example.org/")!, title: "Naujienos", author: "Tinklas",
         entriesPerPage: 100, generatorVersion: "test"))
-    let (stream, continuation) = AsyncStream<Int>.makeStream()
-    var logger = Logger(label: "limits-test")
-    logger.logLevel = .critical
-    var options = options
-    options.host = "127.0.0.1"
-    options.port = 0
-    let app = makeServer(
-      publisher: publisher, options: options, logger: logger,
-      readiness: { (true, "ok") }, metrics: { "" },
-      onRunning: { port in continuation.yield(port) }, metricsFactory: CountingMetrics())
-    let task = Task { try await app.runService(gracefulShutdownSignals: []) }
-    var port = 0
-    for await p in stream {
-      port = p
-      break
-    }
-    XCTAssertGreaterThan(port, 0)
-    return (port, task)
+    return await runTestServer(
+      publisher: publisher, options: options, label: "limits-test",
+      metricsFactory: CountingMetrics())
   }
 
   func stop(_ task: Task<Void, any Error>) async {

@@ -41,23 +41,9 @@ final class FastPathTests: XCTestCase {
       options: PublisherOptions(
         baseURL: URL(string: "https://news.example.org/")!, title: "Naujienos", author: "Tinklas",
         entriesPerPage: 20, generatorVersion: "test", hubs: [URL(string: "https://hub.example/")!]))
-    let (stream, continuation) = AsyncStream<Int>.makeStream()
-    var logger = Logger(label: "fast-path-test")
-    logger.logLevel = .critical
-    var options = options
-    options.host = "127.0.0.1"
-    options.port = 0
-    let app = makeServer(
-      publisher: publisher, options: options, logger: logger,
-      readiness: { (true, "ok") }, metrics: { "# metrics\n" },
-      onRunning: { port in continuation.yield(port) }, metricsFactory: metrics)
-    let task = Task { try await app.runService(gracefulShutdownSignals: []) }
-    var port = 0
-    for await p in stream {
-      port = p
-      break
-    }
-    XCTAssertGreaterThan(port, 0)
+    let (port, task) = await runTestServer(
+      publisher: publisher, options: options, label: "fast-path-test",
+      metrics: { "# metrics\n" }, metricsFactory: metrics)
     return (port, task, publisher)
   }
 

@@ -59,22 +59,10 @@ final class ServerTests: XCTestCase {
       options: PublisherOptions(
         baseURL: Self.base, title: "Naujienos", author: "Tinklas", entriesPerPage: 20,
         generatorVersion: "test"))
-    let (stream, continuation) = AsyncStream<Int>.makeStream()
-    var logger = Logger(label: "server-test")
-    // Cancelling the server task at the end of a test logs shutdown noise at error level.
-    logger.logLevel = .critical
-    let app = makeServer(
-      publisher: publisher, options: ServerOptions(host: "127.0.0.1", port: 0), logger: logger,
+    let (port, task) = await runTestServer(
+      publisher: publisher, options: ServerOptions(), label: "server-test",
       readiness: { ready.lock.withLock { (ready.ready, ready.reason) } },
-      metrics: { metricsText },
-      onRunning: { port in continuation.yield(port) }, metricsFactory: factory)
-    let task = Task { try await app.runService(gracefulShutdownSignals: []) }
-    var port = 0
-    for await p in stream {
-      port = p
-      break
-    }
-    XCTAssertGreaterThan(port, 0)
+      metrics: { metricsText }, metricsFactory: factory)
     return Running(port: port, task: task, client: HTTPClient(eventLoopGroupProvider: .singleton))
   }
 

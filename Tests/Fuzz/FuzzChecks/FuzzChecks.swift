@@ -115,18 +115,9 @@ public enum FuzzChecks {
     _ parsed: ParsedFeed, _ data: Data, contentType: String?, baseURL: URL?, target: FuzzTarget
   ) throws(InvariantFailure) {
     var options = ParseOptions()
+    // A key that does not read back is not reused, so `sanitizedFragments != 0` below catches it.
     for e in parsed.feed.entries {
-      guard let keys = e.sanitizerKeys else { continue }
-      let fragments = [
-        (keys.summary, e.summary?.value), (keys.content, e.content?.value),
-        (keys.media, e.media?.description?.value),
-      ]
-      for case (let hex?, let value?) in fragments {
-        guard let key = SanitizerKey(hex: hex) else {
-          throw InvariantFailure(target, "sanitizer key \(quoted(hex)) is not 32 hex digits")
-        }
-        options.reusableHTML[key] = value
-      }
+      for (key, html) in e.reusableHTML { options.reusableHTML[key] = html }
     }
     guard !options.reusableHTML.isEmpty else { return }
     guard
